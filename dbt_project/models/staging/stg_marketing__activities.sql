@@ -1,0 +1,49 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'marketing_activities') }}
+
+),
+
+typed as (
+
+    select
+        {{ typed_columns(source('raw', 'marketing_activities'), [
+            ['activity_id', dbt.type_string()],
+            ['contact_id', dbt.type_string()],
+            ['activity_type', dbt.type_string()],
+            ['channel', dbt.type_string()],
+            ['url', dbt.type_string()],
+            ['campaign_id', dbt.type_string()],
+            ['product_line', dbt.type_string()],
+            ['user_agent', dbt.type_string()],
+            ['occurred_at', dbt.type_timestamp()],
+        ]) }}
+    from source
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        activity_id,
+        contact_id,
+        campaign_id,
+
+        -- strings
+        lower(trim(activity_type)) as activity_type,
+        lower(trim(channel)) as channel,
+        url,
+        nullif(lower(trim(product_line)), '') as product_line,
+        user_agent,
+
+        -- timestamps (UTC)
+        occurred_at
+
+    from typed
+
+)
+
+select * from renamed

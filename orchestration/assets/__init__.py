@@ -1,0 +1,1 @@
+"""Dagster asset definitions, one module per stage of the pipeline."""

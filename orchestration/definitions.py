@@ -1,0 +1,66 @@
+"""The Dagster code location: `dagster dev -m orchestration.definitions`."""
+
+import os
+from datetime import UTC
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    Definitions,
+    RunRequest,
+    ScheduleEvaluationContext,
+    define_asset_job,
+    in_process_executor,
+    schedule,
+)
+
+from orchestration.assets.ingestion import email_domain_lists, ingestion_assets, landing_specs
+from orchestration.assets.publishing import published_bi_file
+from orchestration.partitions import score_date_partitions
+from orchestration.resources import LeadscoreResource
+from orchestration.settings import Settings
+from orchestration.transform import dbt_resource, leadscore_dbt_assets
+
+DAILY_JOB_NAME = "daily_leadscore"
+
+daily_job = define_asset_job(
+    DAILY_JOB_NAME,
+    selection=AssetSelection.all() - AssetSelection.groups("landing"),
+    partitions_def=score_date_partitions,
+    description="Ingest landing files, audit, score with dbt and publish, for one score date.",
+    # One writer per DuckDB file: steps run one at a time in one process.
+    executor_def=in_process_executor,
+)
+
+
+@schedule(
+    job=daily_job,
+    cron_schedule=f"{int(os.environ.get('LEADSCORE_SCHEDULE_MINUTE', '0'))} "
+    f"{int(os.environ.get('LEADSCORE_SCHEDULE_HOUR', '6'))} * * *",
+    execution_timezone=os.environ.get("LEADSCORE_SCHEDULE_TIMEZONE", "UTC"),
+    default_status=DefaultScheduleStatus.RUNNING
+    if os.environ.get("LEADSCORE_SCHEDULE_ENABLED", "1") == "1"
+    else DefaultScheduleStatus.STOPPED,
+    description="Scores the current UTC date every day (same as `leadscore run`).",
+)
+def daily_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    score_date = context.scheduled_execution_time.astimezone(UTC).strftime("%Y-%m-%d")
+    return RunRequest(run_key=score_date, partition_key=score_date)
+
+
+defs = Definitions(
+    assets=[
+        *landing_specs,
+        *ingestion_assets,
+        email_domain_lists,
+        leadscore_dbt_assets,
+        published_bi_file,
+    ],
+    jobs=[daily_job],
+    schedules=[daily_schedule],
+    resources={
+        "leadscore": LeadscoreResource.from_settings(Settings.from_env()),
+        "dbt": dbt_resource(),
+    },
+    executor=in_process_executor,
+)

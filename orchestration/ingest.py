@@ -1,0 +1,688 @@
+"""Load landing files (SPEC section 2) into the warehouse's `raw` schema.
+
+One table per landing entity, upserted by id: a re-delivered id is replaced
+when the incoming row's `updated_at` is not older than the stored one (or,
+without timestamps on both sides, because the later file wins). Files are
+fingerprinted, so loading the same file twice changes nothing.
+
+A bad file (zero bytes, not UTF-8, a missing required column, a value that
+does not parse as its type, a missing or duplicate id) is rejected whole: the
+error names the file, row and column, nothing of that file is loaded, the
+file stays where it is, and the rejection is recorded in
+`audit.rejected_files` for a person to inspect. Good files of the same entity
+are still loaded; the entity's load then fails so the run stops before
+scoring.
+
+All parsing and merging runs in DuckDB (set-based); Python only decides
+which files to read and formats errors.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from orchestration.resources import connect
+from orchestration.settings import Settings
+
+TIMESTAMP = "timestamp"
+BIGINT = "bigint"
+DOUBLE = "double"
+BOOLEAN = "boolean"
+TEXT = "varchar"
+
+#: Types of the contract's non-text columns; every other column is text.
+COLUMN_TYPES: dict[str, str] = {
+    "created_at": TIMESTAMP,
+    "updated_at": TIMESTAMP,
+    "occurred_at": TIMESTAMP,
+    "closed_at": TIMESTAMP,
+    "employee_count": BIGINT,
+    "annual_revenue": DOUBLE,
+    "amount": DOUBLE,
+    "email_opt_out": BOOLEAN,
+    "is_won": BOOLEAN,
+}
+
+EXTENSIONS = (".csv", ".parquet", ".jsonl")
+TRUE_WORDS = ("true", "1", "yes")
+FALSE_WORDS = ("false", "0", "no")
+METADATA_COLUMNS = ("_source_file", "_source_row", "_loaded_at", "_load_id")
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A landing entity: where its files are and what columns they must have."""
+
+    name: str
+    folder: str
+    stem: str
+    key: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    many_files: bool = False
+    may_be_absent: bool = False
+
+    @property
+    def table(self) -> str:
+        return f"raw.{self.name}"
+
+    @property
+    def pattern(self) -> str:
+        return f"{self.folder}/{self.stem}{'*' if self.many_files else ''}.*"
+
+    def files(self, landing_dir: Path) -> list[Path]:
+        folder = landing_dir / self.folder
+        if not folder.is_dir():
+            return []
+        found = [
+            path
+            for path in folder.iterdir()
+            if path.is_file()
+            and path.suffix.lower() in EXTENSIONS
+            and (path.stem.startswith(self.stem) if self.many_files else path.stem == self.stem)
+        ]
+        # Lexical order is load order: the later file wins ties (SPEC section 2).
+        return sorted(found, key=lambda p: p.name)
+
+
+ENTITIES: dict[str, Entity] = {
+    entity.name: entity
+    for entity in (
+        Entity(
+            name="crm_accounts",
+            folder="crm",
+            stem="accounts",
+            key="account_id",
+            required=("account_id", "account_name"),
+            optional=(
+                "domain",
+                "industry",
+                "employee_count",
+                "annual_revenue",
+                "country",
+                "created_at",
+                "updated_at",
+            ),
+        ),
+        Entity(
+            name="crm_contacts",
+            folder="crm",
+            stem="contacts",
+            key="contact_id",
+            required=("contact_id", "email", "created_at"),
+            optional=(
+                "account_id",
+                "first_name",
+                "last_name",
+                "job_title",
+                "phone",
+                "country",
+                "lead_source",
+                "email_opt_out",
+                "updated_at",
+            ),
+        ),
+        Entity(
+            name="crm_opportunities",
+            folder="crm",
+            stem="opportunities",
+            key="opportunity_id",
+            required=("opportunity_id", "account_id", "created_at"),
+            optional=(
+                "contact_id",
+                "product_line",
+                "stage",
+                "amount",
+                "closed_at",
+                "is_won",
+            ),
+            may_be_absent=True,
+        ),
+        Entity(
+            name="marketing_activities",
+            folder="marketing",
+            stem="activities",
+            key="activity_id",
+            required=("activity_id", "contact_id", "activity_type", "occurred_at"),
+            optional=("channel", "url", "campaign_id", "product_line", "user_agent"),
+            many_files=True,
+        ),
+    )
+}
+
+
+class LandingError(Exception):
+    """A landing file (or folder) that cannot be loaded, with where and why."""
+
+    def __init__(
+        self,
+        file: Path | str,
+        message: str,
+        row: int | None = None,
+        column: str | None = None,
+        value: str | None = None,
+    ) -> None:
+        self.file = str(file)
+        self.row = row
+        self.column = column
+        self.value = value
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        return f"{', '.join(where)}: {self.message}"
+
+
+class LoadFailed(Exception):
+    """One or more files of an entity were rejected; the good ones were loaded."""
+
+    def __init__(self, entity: str, errors: list[LandingError]) -> None:
+        self.entity = entity
+        self.errors = errors
+        lines = "\n".join(f"  - {error}" for error in errors)
+        super().__init__(
+            f"{len(errors)} file(s) of {entity} rejected (nothing of them was loaded; "
+            f"details in audit.rejected_files):\n{lines}"
+        )
+
+
+@dataclass
+class EntityLoad:
+    """What one entity's load did."""
+
+    entity: str
+    files_loaded: list[str] = field(default_factory=list)
+    files_skipped: list[str] = field(default_factory=list)
+    rows_in_files: int = 0
+    rows_upserted: int = 0
+    rows_kept_newer: int = 0
+    table_rows: int = 0
+    errors: list[LandingError] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------
+# File checks that DuckDB cannot report precisely
+
+
+def _fingerprint_and_check_utf8(path: Path, check_utf8: bool) -> str:
+    """sha256 of the file; raise LandingError at the first non-UTF-8 byte.
+
+    One streaming pass does both, so a 3 GB activities file is read once.
+    """
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+            if check_utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    bad_at = exc.start
+                    bad_line = line + chunk.count(b"\n", 0, bad_at)
+                    raise LandingError(
+                        path,
+                        f"not valid UTF-8 (byte 0x{chunk[bad_at]:02x} on line {bad_line}); "
+                        "re-export the file as UTF-8",
+                    ) from None
+                line += chunk.count(b"\n")
+        if check_utf8:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                raise LandingError(path, "not valid UTF-8 (truncated character at end)") from None
+    return digest.hexdigest()
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open("r", encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise LandingError(path, "no header row") from None
+    header = [name.strip().lstrip("\ufeff") for name in header]
+    if len(set(header)) != len(header):
+        dupes = sorted({name for name in header if header.count(name) > 1})
+        raise LandingError(path, f"header repeats column(s) {dupes}", row=0)
+    return header
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _reader_sql(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, list[str]]:
+    """A DuckDB table function call reading every column of the file as text."""
+    suffix = path.suffix.lower()
+    literal = _sql_string(str(path))
+    if suffix == ".csv":
+        columns = _csv_header(path)
+        spec = "{" + ", ".join(f"{_sql_string(c)}: 'VARCHAR'" for c in columns) + "}"
+        sql = (
+            f"read_csv({literal}, header = true, columns = {spec}, delim = ',', "
+            "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
+            "auto_detect = false)"
+        )
+        return sql, columns
+    if suffix == ".jsonl":
+        try:
+            described = con.execute(
+                f"describe select * from read_json({literal}, format = 'newline_delimited')"
+            ).fetchall()
+        except duckdb.Error as exc:
+            raise LandingError(path, f"not valid JSON lines: {_first_line(exc)}") from None
+        columns = [row[0] for row in described]
+        spec = "{" + ", ".join(f"{_sql_string(c)}: 'VARCHAR'" for c in columns) + "}"
+        return f"read_json({literal}, format = 'newline_delimited', columns = {spec})", columns
+    try:
+        described = con.execute(f"describe select * from read_parquet({literal})").fetchall()
+    except duckdb.Error as exc:
+        raise LandingError(path, f"not a readable Parquet file: {_first_line(exc)}") from None
+    return f"read_parquet({literal})", [row[0] for row in described]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return " ".join(text.splitlines()[:3])
+
+
+def _parse_expression(column: str, data_type: str) -> str:
+    """SQL turning the landed value into its contract type (null when unparseable)."""
+    q = _quote(column)
+    text = f"nullif(trim(cast({q} as varchar)), '')"
+    if data_type == TIMESTAMP:
+        # ISO 8601; values without an offset are UTC (session TimeZone is UTC).
+        return f"cast(try_cast({text} as timestamptz) as timestamp)"
+    if data_type == BIGINT:
+        return f"try_cast(try_cast({text} as double) as bigint)"
+    if data_type == DOUBLE:
+        return f"try_cast({text} as double)"
+    if data_type == BOOLEAN:
+        trues = ", ".join(_sql_string(w) for w in TRUE_WORDS)
+        falses = ", ".join(_sql_string(w) for w in FALSE_WORDS)
+        return (
+            f"case when lower({text}) in ({trues}) then true "
+            f"when lower({text}) in ({falses}) then false end"
+        )
+    return f"cast({q} as varchar)"
+
+
+def _bad_value_condition(column: str, data_type: str) -> str:
+    q = _quote(column)
+    text = f"nullif(trim(cast({q} as varchar)), '')"
+    parsed = _parse_expression(column, data_type)
+    condition = f"({text} is not null and {parsed} is null)"
+    if data_type == BIGINT:
+        # 12.5 employees is a data error, not something to round silently.
+        condition += f" or try_cast({text} as double) <> floor(try_cast({text} as double))"
+    return condition
+
+
+EXPECTED = {
+    TIMESTAMP: "an ISO 8601 timestamp (e.g. 2026-01-31T09:30:00Z)",
+    BIGINT: "a whole number",
+    DOUBLE: "a number",
+    BOOLEAN: "a boolean (true/false/1/0/yes/no)",
+}
+
+
+# --------------------------------------------------------------------------
+# Loading
+
+
+def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw and audit schemas and the bookkeeping tables."""
+    con.execute("create schema if not exists raw")
+    con.execute("create schema if not exists audit")
+    con.execute(
+        """
+        create table if not exists raw._load_log (
+            load_id bigint primary key,
+            entity varchar not null,
+            source_file varchar not null,
+            size_bytes bigint not null,
+            mtime_ns bigint not null,
+            sha256 varchar not null,
+            row_count bigint not null,
+            rows_upserted bigint not null,
+            loaded_at timestamp not null
+        )
+        """
+    )
+    con.execute(
+        """
+        create table if not exists audit.rejected_files (
+            entity varchar not null,
+            source_file varchar not null,
+            sha256 varchar,
+            source_row bigint,
+            column_name varchar,
+            value varchar,
+            message varchar not null,
+            rejected_at timestamp not null
+        )
+        """
+    )
+
+
+def _ensure_table(con: duckdb.DuckDBPyConnection, entity: Entity, columns: list[str]) -> None:
+    """Create the raw table (contract columns first) and add new extra columns."""
+    contract = [*entity.required, *entity.optional]
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'raw' and table_name = ?",
+        [entity.name],
+    ).fetchone()[0]
+    if not exists:
+        defs = [f"{_quote(c)} {COLUMN_TYPES.get(c, TEXT)}" for c in contract]
+        defs += [
+            "_source_file varchar",
+            "_source_row bigint",
+            "_loaded_at timestamp",
+            "_load_id bigint",
+        ]
+        con.execute(f"create table {entity.table} ({', '.join(defs)})")
+    present = {
+        row[0]
+        for row in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'raw' and table_name = ?",
+            [entity.name],
+        ).fetchall()
+    }
+    for column in columns:
+        if column not in present:
+            # Unknown extra columns are kept (as text) and ignored by scoring.
+            con.execute(
+                f"alter table {entity.table} add column {_quote(column)} "
+                f"{COLUMN_TYPES.get(column, TEXT)}"
+            )
+
+
+def _stage_file(
+    con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, display: str
+) -> list[str]:
+    """Read one file into temp table `incoming`, typed and validated; return its columns."""
+    reader, columns = _reader_sql(con, path)
+    missing = [c for c in entity.required if c not in columns]
+    if missing:
+        raise LandingError(
+            display,
+            f"missing required column(s) {missing}; the header has {columns}",
+            row=0,
+            column=missing[0],
+        )
+    select = ", ".join(
+        f"{_parse_expression(c, COLUMN_TYPES.get(c, TEXT))} as {_quote(c)}" for c in columns
+    )
+    try:
+        con.execute("drop table if exists incoming_text")
+        con.execute(
+            f"create temp table incoming_text as "
+            f"select row_number() over () as _source_row, * from {reader}"
+        )
+    except duckdb.Error as exc:
+        raise LandingError(display, f"cannot be parsed: {_first_line(exc)}") from None
+
+    # One pass finds the first bad value of every typed column.
+    typed = [c for c in columns if c in COLUMN_TYPES]
+    checks = [(c, COLUMN_TYPES[c], _bad_value_condition(c, COLUMN_TYPES[c])) for c in typed] + [
+        (entity.key, "key", f"nullif(trim(cast({_quote(entity.key)} as varchar)), '') is null")
+    ]
+    if checks:  # always true: the key is checked
+        aggregates = ", ".join(
+            f"min(_source_row) filter (where {cond}), "
+            f"arg_min(cast({_quote(c)} as varchar), _source_row) filter (where {cond}), "
+            f"count(*) filter (where {cond})"
+            for c, _, cond in checks
+        )
+        found = con.execute(f"select {aggregates} from incoming_text").fetchone()
+        for i, (column, kind, _) in enumerate(checks):
+            row, value, count = found[3 * i : 3 * i + 3]
+            if row is not None:
+                expected = "a non-empty id" if kind == "key" else EXPECTED[kind]
+                more = f" ({count - 1} more row(s) like it)" if count > 1 else ""
+                raise LandingError(
+                    display,
+                    f"value {value!r} is not {expected}{more}",
+                    row=int(row),
+                    column=column,
+                    value=value,
+                )
+    duplicate = con.execute(
+        f"""
+        select key, list(_source_row order by _source_row) as rows_
+        from (select trim({_quote(entity.key)}) as key, _source_row from incoming_text)
+        group by key having count(*) > 1
+        order by min(_source_row) limit 1
+        """
+    ).fetchone()
+    if duplicate:
+        key, rows = duplicate
+        raise LandingError(
+            display,
+            f"duplicate id {key!r} on rows {rows[:10]}; ids must be unique within a file",
+            row=int(rows[1]),
+            column=entity.key,
+            value=key,
+        )
+
+    con.execute("drop table if exists incoming")
+    con.execute(f"create temp table incoming as select {select}, _source_row from incoming_text")
+    con.execute(f"update incoming set {_quote(entity.key)} = trim({_quote(entity.key)})")
+    con.execute("drop table incoming_text")
+    return columns
+
+
+def _merge_incoming(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    columns: list[str],
+    display: str,
+    load_id: int,
+) -> tuple[int, int]:
+    """Upsert temp table `incoming` into the raw table; return (upserted, kept_newer)."""
+    _ensure_table(con, entity, columns)
+    key = _quote(entity.key)
+    has_updated = "updated_at" in columns
+    # Incoming loses only when both sides have updated_at and the stored one is newer.
+    losers = (
+        f"select i.{key} from incoming as i join {entity.table} as t on t.{key} = i.{key} "
+        "where t.updated_at > i.updated_at"
+        if has_updated
+        else "select null limit 0"
+    )
+    con.execute(f"create or replace temp table losers as {losers}")
+    kept_newer = con.execute("select count(*) from losers").fetchone()[0]
+    con.execute(
+        f"delete from {entity.table} where {key} in "
+        f"(select {key} from incoming where {key} not in (select * from losers))"
+    )
+    column_list = ", ".join(_quote(c) for c in columns)
+    con.execute(
+        f"""
+        insert into {entity.table} by name
+        select {column_list}, _source_row,
+               {_sql_string(display)} as _source_file,
+               cast(now() as timestamp) as _loaded_at,
+               {load_id} as _load_id
+        from incoming
+        where {key} not in (select * from losers)
+        """
+    )
+    rows = con.execute("select count(*) from incoming").fetchone()[0]
+    return rows - kept_newer, kept_newer
+
+
+def load_entity(
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    entity: Entity,
+    log: Callable[[str], None] = lambda _: None,
+) -> EntityLoad:
+    """Load every new or changed file of one entity; raise LoadFailed if any was rejected."""
+    ensure_schemas(con)
+    result = EntityLoad(entity=entity.name)
+    files = entity.files(landing_dir)
+    if not files and not entity.may_be_absent:
+        raise LoadFailed(
+            entity.name,
+            [LandingError(landing_dir / entity.pattern, "required landing file is missing")],
+        )
+    if not entity.many_files and len(files) > 1:
+        raise LoadFailed(
+            entity.name,
+            [
+                LandingError(
+                    landing_dir / entity.pattern,
+                    f"more than one file: {[f.name for f in files]}; keep exactly one",
+                )
+            ],
+        )
+    _ensure_table(con, entity, list(entity.required))
+
+    for path in files:
+        display = str(path.relative_to(landing_dir))
+        stat = path.stat()
+        seen = con.execute(
+            "select sha256 from raw._load_log where entity = ? and source_file = ? "
+            "order by load_id desc limit 1",
+            [entity.name, display],
+        ).fetchone()
+        quick = con.execute(
+            "select count(*) from raw._load_log where entity = ? and source_file = ? "
+            "and size_bytes = ? and mtime_ns = ?",
+            [entity.name, display, stat.st_size, stat.st_mtime_ns],
+        ).fetchone()[0]
+        if quick:
+            result.files_skipped.append(display)
+            continue
+        sha = None
+        try:
+            if stat.st_size == 0:
+                raise LandingError(
+                    display, "file is empty (zero bytes); a file needs at least a header row"
+                )
+            sha = _fingerprint_and_check_utf8(path, path.suffix.lower() != ".parquet")
+            if seen and seen[0] == sha:
+                # Same content, touched file: record the new mtime, load nothing.
+                _log_load(con, entity, display, stat, sha, 0, 0)
+                result.files_skipped.append(display)
+                continue
+            log(f"{entity.name}: reading {display} ({stat.st_size / 1e6:.1f} MB)")
+            columns = _stage_file(con, entity, path, display)
+        except LandingError as error:
+            if error.file != display:
+                error = LandingError(display, error.message, error.row, error.column, error.value)
+            _record_rejection(con, entity, display, sha, error)
+            result.errors.append(error)
+            continue
+        con.execute("begin transaction")
+        try:
+            load_id = _log_load(con, entity, display, stat, sha, 0, 0)
+            upserted, kept = _merge_incoming(con, entity, columns, display, load_id)
+            rows = upserted + kept
+            con.execute(
+                "update raw._load_log set row_count = ?, rows_upserted = ? where load_id = ?",
+                [rows, upserted, load_id],
+            )
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        result.files_loaded.append(display)
+        result.rows_in_files += rows
+        result.rows_upserted += upserted
+        result.rows_kept_newer += kept
+        log(f"{entity.name}: {display}: {rows} rows, {upserted} upserted")
+    result.table_rows = con.execute(f"select count(*) from {entity.table}").fetchone()[0]
+    if result.errors:
+        raise LoadFailed(entity.name, result.errors)
+    return result
+
+
+def _log_load(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    display: str,
+    stat: os.stat_result,
+    sha: str,
+    rows: int,
+    upserted: int,
+) -> int:
+    load_id = con.execute("select coalesce(max(load_id), 0) + 1 from raw._load_log").fetchone()[0]
+    con.execute(
+        "insert into raw._load_log values (?, ?, ?, ?, ?, ?, ?, ?, cast(now() as timestamp))",
+        [load_id, entity.name, display, stat.st_size, stat.st_mtime_ns, sha, rows, upserted],
+    )
+    return int(load_id)
+
+
+def _record_rejection(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    display: str,
+    sha: str | None,
+    error: LandingError,
+) -> None:
+    con.execute(
+        "insert into audit.rejected_files values (?, ?, ?, ?, ?, ?, ?, cast(now() as timestamp))",
+        [entity.name, display, sha, error.row, error.column, error.value, error.message],
+    )
+
+
+def preview_markdown(con: duckdb.DuckDBPyConnection, table: str, limit: int = 5) -> str:
+    """The first rows of a table as a Markdown table (asset metadata preview)."""
+    cursor = con.execute(
+        f"select * exclude ({', '.join(METADATA_COLUMNS)}) "
+        f"from {table} order by 1 limit {int(limit)}"
+    )
+    names = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    out = io.StringIO()
+    out.write("| " + " | ".join(names) + " |\n")
+    out.write("|" + "---|" * len(names) + "\n")
+    for row in rows:
+        cells = ["" if v is None else str(v).replace("|", "\\|") for v in row]
+        out.write("| " + " | ".join(cells) + " |\n")
+    return out.getvalue()
+
+
+def load_landing(
+    settings: Settings, log: Callable[[str], None] = lambda _: None
+) -> dict[str, EntityLoad]:
+    """Load every entity (outside Dagster: tests, scripts). Raise LoadFailed listing all rejects."""
+    loads: dict[str, EntityLoad] = {}
+    errors: list[LandingError] = []
+    con = connect(settings.warehouse_path)
+    try:
+        for entity in ENTITIES.values():
+            try:
+                loads[entity.name] = load_entity(con, settings.landing_dir, entity, log)
+            except LoadFailed as failed:
+                errors.extend(failed.errors)
+    finally:
+        con.close()
+    if errors:
+        raise LoadFailed("landing", errors)
+    return loads

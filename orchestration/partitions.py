@@ -1,0 +1,15 @@
+"""The score-date partitioning shared by every asset of the daily job."""
+
+from __future__ import annotations
+
+import os
+
+from dagster import DailyPartitionsDefinition
+
+#: One partition per score date D (UTC calendar date). end_offset=1 makes
+#: today a valid partition, so `leadscore run` (default: today) works.
+score_date_partitions = DailyPartitionsDefinition(
+    start_date=os.environ.get("LEADSCORE_PARTITIONS_START", "2024-01-01"),
+    timezone="UTC",
+    end_offset=1,
+)

@@ -1,0 +1,69 @@
+"""The Dagster resource every asset and check uses to reach the warehouse.
+
+DuckDB allows one read-write process or several read-only ones, never both:
+connections here are short-lived (opened per step, closed before dbt runs),
+and the job runs its steps one at a time (in-process executor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from dagster import ConfigurableResource
+
+from orchestration.settings import Settings
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB connection with the session settings the project relies on."""
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    # Timestamps without an offset are UTC (SPEC section 2); never the host's zone.
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+class LeadscoreResource(ConfigurableResource):
+    """Paths of the landing folder, working warehouse and published file."""
+
+    landing_dir: str
+    warehouse_path: str
+    publish_path: str
+    export_dir: str
+    audit_dir: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LeadscoreResource:
+        return cls(
+            landing_dir=str(settings.landing_dir),
+            warehouse_path=str(settings.warehouse_path),
+            publish_path=str(settings.publish_path),
+            export_dir=str(settings.export_dir),
+            audit_dir=str(settings.audit_dir),
+        )
+
+    @property
+    def settings(self) -> Settings:
+        base = Settings.from_env()
+        return Settings(
+            landing_dir=Path(self.landing_dir),
+            warehouse_path=Path(self.warehouse_path),
+            publish_path=Path(self.publish_path),
+            export_dir=Path(self.export_dir),
+            audit_dir=Path(self.audit_dir),
+            dagster_home=base.dagster_home,
+            dbt_threads=base.dbt_threads,
+        )
+
+    @contextmanager
+    def warehouse(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection to the working warehouse."""
+        con = connect(Path(self.warehouse_path), read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()

@@ -1,0 +1,68 @@
+"""Shared fixtures: every test gets its own warehouse, landing and publish paths
+under tmp_path, and runs the real dbt (as a subprocess) against them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from orchestration.settings import DBT_PROJECT_DIR, Settings
+
+DBT = Path(sys.executable).parent / "dbt"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Point every LEADSCORE_* path into tmp_path (hermetic tests)."""
+    env = {
+        "LEADSCORE_LANDING_DIR": tmp_path / "landing",
+        "LEADSCORE_WAREHOUSE_PATH": tmp_path / "warehouse.duckdb",
+        "LEADSCORE_PUBLISH_PATH": tmp_path / "published" / "published.duckdb",
+        "LEADSCORE_EXPORT_DIR": tmp_path / "published" / "parquet",
+        "LEADSCORE_AUDIT_DIR": tmp_path / "audit",
+        "DAGSTER_HOME": tmp_path / "dagster_home",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, str(value))
+    (tmp_path / "dagster_home").mkdir()
+    return Settings.from_env()
+
+
+def run_dbt_command(
+    settings: Settings, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run the real dbt CLI against the settings' warehouse; fail with dbt's output."""
+    env = {**os.environ, **settings.export_env()}
+    # Each test's dbt artefacts go to its own folder so parallel tests do not clash.
+    target = settings.warehouse_path.parent / "dbt_target"
+    cmd = [
+        str(DBT),
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
+    ]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        pytest.fail(f"dbt {' '.join(args)} failed:\n{result.stdout[-8000:]}\n{result.stderr[-4000:]}")
+    return result
+
+
+@pytest.fixture
+def run_dbt(settings: Settings) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`run_dbt("build", "--vars", "{score_date: 2026-01-31}")`."""
+
+    def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return run_dbt_command(settings, *args, check=check)
+
+    return _run

@@ -1,0 +1,270 @@
+"""Ingestion: landing files -> raw tables (SPEC section 2, issue: foundation)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from orchestration.ingest import ENTITIES, LoadFailed, load_entity, load_landing
+from orchestration.resources import connect
+from orchestration.settings import Settings
+
+ACCOUNTS = (
+    "account_id,account_name,domain,employee_count,annual_revenue,updated_at,crm_owner\n"
+    "A1,Acme,acme.io,250,1000000.5,2026-01-01T00:00:00Z,alice\n"
+    "A2,Beta,beta.com,12,,2026-01-01,bob\n"
+)
+CONTACTS = (
+    "contact_id,email,created_at,account_id,first_name,email_opt_out,updated_at\n"
+    "C1,ana@acme.io,2026-01-01T10:00:00+02:00,A1,Ana,Yes,2026-01-02\n"
+    "C2,bo@beta.com,2026-01-02,A2,Bo,0,2026-01-02\n"
+    "C3,cy@beta.com,2026-01-03 08:30:00,A2,\"O'Brien, Cy\",,\n"
+)
+ACTIVITIES = (
+    "activity_id,contact_id,activity_type,occurred_at,channel\n"
+    "X1,C1,page_view,2026-01-05T10:00:00Z,web\n"
+    "X2,C2,demo_request,2026-01-06T23:59:59,web\n"
+)
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def landing(settings: Settings) -> Path:
+    root = settings.landing_dir
+    write(root / "crm" / "accounts.csv", ACCOUNTS)
+    write(root / "crm" / "contacts.csv", CONTACTS)
+    write(root / "marketing" / "activities_2026_01.csv", ACTIVITIES)
+    return root
+
+
+def query(settings: Settings, sql: str) -> list[tuple]:
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def table_hash(settings: Settings, table: str) -> str:
+    rows = query(settings, f"select * exclude (_loaded_at) from {table} order by all")
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def test_loads_typed_rows_with_metadata_and_extra_columns(settings: Settings, landing: Path):
+    loads = load_landing(settings)
+    assert loads["crm_contacts"].table_rows == 3
+    assert loads["crm_opportunities"].table_rows == 0  # absent file: valid, empty table
+    (created_at, opt_out, source, row), *_ = query(
+        settings,
+        "select created_at, email_opt_out, _source_file, _source_row "
+        "from raw.crm_contacts where contact_id = 'C1'",
+    )
+    # +02:00 offset converted to UTC; "Yes" is a boolean.
+    assert str(created_at) == "2026-01-01 08:00:00"
+    assert opt_out is True
+    assert (source, row) == ("crm/contacts.csv", 1)
+    assert query(settings, "select first_name from raw.crm_contacts where contact_id='C3'") == [
+        ("O'Brien, Cy",)
+    ]
+    # Unknown extra columns are kept as text.
+    assert query(settings, "select crm_owner, employee_count from raw.crm_accounts order by 1") == [
+        ("alice", 250),
+        ("bob", 12),
+    ]
+    # A value without an offset is UTC, not the host's zone.
+    assert query(
+        settings, "select cast(occurred_at as varchar) from raw.marketing_activities "
+        "where activity_id = 'X2'"
+    ) == [("2026-01-06 23:59:59",)]
+
+
+def test_reload_of_same_files_changes_nothing(settings: Settings, landing: Path):
+    load_landing(settings)
+    before = {t: table_hash(settings, f"raw.{t}") for t in ENTITIES}
+    counts = query(settings, "select count(*) from raw._load_log")
+    # Touch every file: same content, new mtime -> still nothing loaded.
+    for path in landing.rglob("*.csv"):
+        path.write_bytes(path.read_bytes())
+    second = load_landing(settings)
+    assert all(load.rows_upserted == 0 for load in second.values())
+    assert {t: table_hash(settings, f"raw.{t}") for t in ENTITIES} == before
+    assert query(settings, "select count(*) from raw._load_log where row_count > 0") == counts
+
+
+def test_upsert_latest_updated_at_wins_and_later_file_wins(settings: Settings, landing: Path):
+    load_landing(settings)
+    # Re-delivered contacts: C1 newer (wins), C2 older (loses), C4 new.
+    write(
+        landing / "crm" / "contacts.csv",
+        "contact_id,email,created_at,updated_at\n"
+        "C1,ana.new@acme.io,2026-01-01,2026-02-01\n"
+        "C2,bo.old@beta.com,2026-01-02,2025-12-01\n"
+        "C4,dee@acme.io,2026-02-01,2026-02-01\n",
+    )
+    # A later activities file re-delivers X1: the later file wins.
+    write(
+        landing / "marketing" / "activities_2026_02.csv",
+        "activity_id,contact_id,activity_type,occurred_at\nX1,C1,pricing_page_view,2026-01-05\n",
+    )
+    loads = load_landing(settings)
+    assert loads["crm_contacts"].rows_kept_newer == 1
+    emails = dict(query(settings, "select contact_id, email from raw.crm_contacts"))
+    assert emails == {
+        "C1": "ana.new@acme.io",
+        "C2": "bo@beta.com",
+        "C3": "cy@beta.com",
+        "C4": "dee@acme.io",
+    }
+    assert query(
+        settings, "select activity_type from raw.marketing_activities where activity_id = 'X1'"
+    ) == [("pricing_page_view",)]
+
+
+def test_parquet_and_jsonl_landing_files(settings: Settings, landing: Path):
+    pq.write_table(
+        pa.table(
+            {
+                "activity_id": ["P1"],
+                "contact_id": ["C1"],
+                "activity_type": ["webinar_attend"],
+                "occurred_at": pa.array([1767614400000000], pa.timestamp("us", tz="UTC")),
+            }
+        ),
+        landing / "marketing" / "activities_p.parquet",
+    )
+    write(
+        landing / "marketing" / "activities_j.jsonl",
+        '{"activity_id": "J1", "contact_id": "C2", "activity_type": "email_open", '
+        '"occurred_at": "2026-01-07T12:00:00-05:00"}\n',
+    )
+    load_landing(settings)
+    rows = dict(
+        query(
+            settings,
+            "select activity_id, cast(occurred_at as varchar) from raw.marketing_activities",
+        )
+    )
+    assert rows["P1"] == "2026-01-05 12:00:00"
+    assert rows["J1"] == "2026-01-07 17:00:00"
+
+
+BAD_FILES = [
+    pytest.param(
+        "contacts.csv",
+        "contact_id,created_at\nC9,2026-01-01\n",
+        r"crm/contacts.csv, row 0, column 'email': missing required column\(s\) \['email'\]",
+        id="missing-required-column",
+    ),
+    pytest.param(
+        "contacts.csv",
+        "contact_id,email,created_at\nC8,a@b.io,2026-01-01\nC9,c@d.io,yesterday\n",
+        r"crm/contacts.csv, row 2, column 'created_at': value 'yesterday' is not an ISO 8601",
+        id="unparseable-timestamp",
+    ),
+    pytest.param(
+        "contacts.csv",
+        "contact_id,email,created_at\nC8,a@b.io,2026-01-01\nC9,c@d.io,2026-01-01\n"
+        "C8,e@f.io,2026-01-02\n",
+        r"crm/contacts.csv, row 3, column 'contact_id': duplicate id 'C8' on rows \[1, 3\]",
+        id="duplicate-id",
+    ),
+    pytest.param(
+        "contacts.csv",
+        "contact_id,email,created_at\nC8,jos\xe9@b.io,2026-01-01\n".encode("latin-1"),
+        r"crm/contacts.csv: not valid UTF-8 \(byte 0xe9 on line 2\)",
+        id="not-utf8",
+    ),
+    pytest.param(
+        "contacts.csv",
+        b"",
+        r"crm/contacts.csv: file is empty \(zero bytes\)",
+        id="empty-file",
+    ),
+    pytest.param(
+        "accounts.csv",
+        "account_id,account_name,employee_count\nA1,Acme,many\n",
+        r"crm/accounts.csv, row 1, column 'employee_count': value 'many' is not a whole number",
+        id="bad-number",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "message"), BAD_FILES)
+def test_bad_file_is_rejected_whole_with_file_row_column(
+    settings: Settings, landing: Path, name: str, content: str | bytes, message: str
+):
+    load_landing(settings)
+    before = table_hash(settings, f"raw.crm_{name.split('.')[0]}")
+    bad = write(landing / "crm" / name, content)
+    with pytest.raises(LoadFailed, match=message):
+        load_landing(settings)
+    # Nothing of the file was loaded, the file is still there, the reject is recorded.
+    assert table_hash(settings, f"raw.crm_{name.split('.')[0]}") == before
+    assert bad.exists()
+    rejected = query(settings, "select source_file, message from audit.rejected_files")
+    assert rejected[-1][0] == f"crm/{name}"
+
+
+def test_first_load_of_bad_file_loads_nothing(settings: Settings, landing: Path):
+    write(landing / "crm" / "contacts.csv", "contact_id,email,created_at\nC1,a@b.io,never\n")
+    with pytest.raises(LoadFailed):
+        load_landing(settings)
+    assert query(settings, "select count(*) from raw.crm_contacts") == [(0,)]
+    # The other entities' good files were still loaded.
+    assert query(settings, "select count(*) from raw.crm_accounts") == [(2,)]
+
+
+def test_missing_required_entity_and_ambiguous_files(settings: Settings, landing: Path):
+    (landing / "crm" / "contacts.csv").unlink()
+    with pytest.raises(LoadFailed, match=r"crm/contacts\.\*: required landing file is missing"):
+        load_landing(settings)
+    write(landing / "crm" / "contacts.csv", CONTACTS)
+    write(landing / "crm" / "contacts.jsonl", '{"contact_id": "C1"}\n')
+    con = connect(settings.warehouse_path)
+    try:
+        with pytest.raises(LoadFailed, match="more than one file"):
+            load_entity(con, landing, ENTITIES["crm_contacts"])
+    finally:
+        con.close()
+
+
+def test_header_only_file_is_valid(settings: Settings, landing: Path):
+    write(landing / "crm" / "opportunities.csv", "opportunity_id,account_id,created_at\n")
+    loads = load_landing(settings)
+    assert loads["crm_opportunities"].table_rows == 0
+
+
+def test_staging_row_counts_equal_raw_distinct_ids(settings: Settings, landing: Path, run_dbt):
+    load_landing(settings)
+    run_dbt("run", "--select", "staging")
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        for entity in ENTITIES.values():
+            staged = entity.name.replace("crm_", "stg_crm__").replace(
+                "marketing_", "stg_marketing__"
+            )
+            raw = con.execute(f"select count(distinct {entity.key}) from {entity.table}").fetchone()
+            stg = con.execute(f"select count(*) from staging.{staged}").fetchone()
+            assert raw == stg, entity.name
+        # Optional columns missing from the export are typed nulls in staging.
+        phone_type = con.execute(
+            "select data_type from information_schema.columns "
+            "where table_schema = 'staging' and table_name = 'stg_crm__contacts' "
+            "and column_name = 'phone'"
+        ).fetchone()
+        assert phone_type == ("VARCHAR",)
+    finally:
+        con.close()
