@@ -16,7 +16,6 @@ from dagster import (
 
 from orchestration.assets.ingestion import email_domain_lists, ingestion_assets, landing_specs
 from orchestration.assets.publishing import published_bi_file
-from orchestration.partitions import score_date_partitions
 from orchestration.resources import LeadscoreResource
 from orchestration.settings import Settings
 from orchestration.transform import dbt_resource, leadscore_dbt_assets
@@ -26,7 +25,6 @@ DAILY_JOB_NAME = "daily_leadscore"
 daily_job = define_asset_job(
     DAILY_JOB_NAME,
     selection=AssetSelection.all() - AssetSelection.groups("landing"),
-    partitions_def=score_date_partitions,
     description="Ingest landing files, audit, score with dbt and publish, for one score date.",
     # One writer per DuckDB file: steps run one at a time in one process.
     executor_def=in_process_executor,

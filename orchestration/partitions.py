@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from dagster import DailyPartitionsDefinition
+from dagster import BackfillPolicy, DailyPartitionsDefinition
 
 #: One partition per score date D (UTC calendar date). end_offset=1 makes
 #: today a valid partition, so `leadscore run` (default: today) works.
@@ -13,3 +13,7 @@ score_date_partitions = DailyPartitionsDefinition(
     timezone="UTC",
     end_offset=1,
 )
+
+#: Scoring is incremental per date (history, hand-offs compare with the
+#: previous date), so a backfill runs one date per run, in date order.
+one_date_per_run = BackfillPolicy.multi_run(max_partitions_per_run=1)

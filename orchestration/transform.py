@@ -16,7 +16,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration.partitions import score_date_partitions
+from orchestration.partitions import one_date_per_run, score_date_partitions
 from orchestration.resources import LeadscoreResource
 from orchestration.settings import DBT_PROJECT_DIR
 
@@ -87,6 +87,7 @@ def mark_build(leadscore: LeadscoreResource, score_date: str, ready: bool, run_i
     project=dbt_project,
     dagster_dbt_translator=translator,
     partitions_def=score_date_partitions,
+    backfill_policy=one_date_per_run,
 )
 def leadscore_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, leadscore: LeadscoreResource

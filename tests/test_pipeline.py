@@ -1,0 +1,185 @@
+"""End to end through the real CLI -> Dagster job -> dbt -> publish, on small data.
+
+These are the slowest tests (each `leadscore run` is a full Dagster run with a
+dbt build), so each one asserts as much as it can per run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.cli import main
+from orchestration.settings import Settings
+
+SCORE_DATE = "2026-03-31"
+
+LEAD_SCORES_COLUMNS = [
+    "contact_id",
+    "model_id",
+    "score_date",
+    "account_id",
+    "segment",
+    "fit_score",
+    "engagement_score",
+    "score",
+    "fit_grade",
+    "engagement_level",
+    "matrix_cell",
+    "stage",
+    "warm_at",
+    "mql_at",
+    "is_quarantined",
+    "top_reasons",
+]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def published(settings: Settings, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(settings.publish_path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def columns(settings: Settings, table: str) -> list[str]:
+    return [
+        row[0]
+        for row in published(
+            settings,
+            f"select column_name from information_schema.columns where table_name = '{table}' "
+            "order by ordinal_position",
+        )
+    ]
+
+
+@pytest.fixture
+def sample_landing(settings: Settings) -> Path:
+    from orchestration.demo_data import generate
+
+    generate(
+        settings.landing_dir,
+        contacts=300,
+        seed=7,
+        end_date=dt.date.fromisoformat(SCORE_DATE),
+    )
+    return settings.landing_dir
+
+
+def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
+    settings: Settings, sample_landing: Path, capsys: pytest.CaptureFixture[str]
+):
+    assert main(["run", "--date", SCORE_DATE]) == 0
+    out = capsys.readouterr().out
+    assert f"leadscore: {SCORE_DATE} OK" in out
+    assert "contacts scored" in out
+
+    # The BI contract (SPEC section 6): table names and key columns.
+    tables = {row[0] for row in published(settings, "select table_name from duckdb_tables()")}
+    assert {
+        "lead_scores",
+        "lead_score_components",
+        "lead_score_history",
+        "mql_handoffs",
+        "contact_quality_flags",
+    } <= tables
+    assert columns(settings, "lead_scores")[: len(LEAD_SCORES_COLUMNS)] == LEAD_SCORES_COLUMNS
+    assert columns(settings, "lead_score_history")[: len(LEAD_SCORES_COLUMNS)] == (
+        LEAD_SCORES_COLUMNS
+    )
+    scored = published(
+        settings,
+        "select count(distinct contact_id), count(distinct model_id), "
+        "count(*) filter (where stage = 'mql'), min(cast(score_date as varchar)) "
+        "from lead_scores",
+    )[0]
+    assert scored[0] > 250 and scored[1] >= 2 and scored[2] > 0
+    assert scored[3] == SCORE_DATE
+    # Quarantined contacts are visible, disqualified, and never handed off.
+    assert published(
+        settings,
+        "select count(*) from lead_scores where is_quarantined and stage <> 'disqualified'",
+    ) == [(0,)]
+    assert published(
+        settings,
+        "select count(*) from mql_handoffs as h join lead_scores as s "
+        "using (contact_id, model_id) where s.is_quarantined",
+    ) == [(0,)]
+    # Components sum to the score for every contact and model.
+    assert published(
+        settings,
+        """
+        select count(*) from lead_scores as s
+        left join (
+            select contact_id, model_id, sum(points) as points
+            from lead_score_components group by all
+        ) as c using (contact_id, model_id)
+        where abs(coalesce(c.points, 0) - s.score) > 0.001
+        """,
+    ) == [(0,)]
+    # Parquet copies for file-based BI tools.
+    assert (settings.export_dir / "lead_scores.parquet").exists()
+
+    good = sha256(settings.publish_path)
+
+    # A batch with a duplicate id in a file is rejected: the run fails loudly,
+    # names the file, row and column, and the published file is untouched.
+    bad = settings.landing_dir / "marketing" / "activities_zz_bad.csv"
+    bad.write_text(
+        "activity_id,contact_id,activity_type,occurred_at\n"
+        "BAD1,C0000001,page_view,2026-03-30T10:00:00Z\n"
+        "BAD1,C0000001,page_view,2026-03-30T11:00:00Z\n"
+    )
+    assert main(["run", "--date", SCORE_DATE]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED" in err and "published tables were left untouched" in err
+    assert "marketing/activities_zz_bad.csv, row 2, column 'activity_id'" in err
+    assert sha256(settings.publish_path) == good
+    assert bad.exists()
+
+    # A missing required column: same.
+    bad.write_text("activity_id,contact_id,occurred_at\nBAD2,C0000001,2026-03-30\n")
+    assert main(["run", "--date", SCORE_DATE]) == 1
+    assert "missing required column(s) ['activity_type']" in capsys.readouterr().err
+    assert sha256(settings.publish_path) == good
+
+    # Fixed file: the next run succeeds and publishes again.
+    bad.unlink()
+    assert main(["run", "--date", SCORE_DATE]) == 0
+    assert sha256(settings.publish_path) != good
+
+
+def test_run_rejects_future_dates_and_bad_ranges(settings: Settings):
+    tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
+    assert main(["run", "--date", tomorrow]) == 2
+    assert main(["backfill", "--start", "2026-03-02", "--end", "2026-03-01"]) == 2
+
+
+def test_definitions_load_every_asset_and_check():
+    from dagster import AssetKey
+
+    from orchestration.definitions import DAILY_JOB_NAME, defs
+
+    repo = defs.get_repository_def()
+    keys = set(repo.asset_graph.get_all_asset_keys())
+    for expected in (
+        ["raw", "crm_contacts"],
+        ["raw", "marketing_activities"],
+        ["staging", "stg_crm__contacts"],
+        ["marts", "lead_scores"],
+        ["published", "bi_file"],
+    ):
+        assert AssetKey(expected) in keys, expected
+    # dbt sources map onto the ingestion assets: raw -> staging in one graph.
+    staging = repo.asset_graph.get(AssetKey(["staging", "stg_crm__contacts"]))
+    assert AssetKey(["raw", "crm_contacts"]) in staging.parent_keys
+    assert defs.resolve_job_def(DAILY_JOB_NAME) is not None
+    assert repo.asset_graph.asset_check_keys, "dbt tests and quality checks are asset checks"
