@@ -77,6 +77,15 @@ def manifest_is_stale() -> bool:
     return any(p.is_file() and p.stat().st_mtime > built for p in sources)
 
 
+class _StderrLog:
+    """The minimal logger interface record_run_failure needs, printing to stderr."""
+
+    def info(self, message: str) -> None:
+        print(f"leadscore: {message}", file=sys.stderr)
+
+    warning = info
+
+
 @dataclass
 class RunOutcome:
     """What one daily run did, for the closing summary and the exit code."""
@@ -93,6 +102,7 @@ def run_score_date(settings: Settings, score_date: dt.date) -> RunOutcome:
     from dagster import DagsterEventType, DagsterInstance
 
     from orchestration.definitions import DAILY_JOB_NAME, defs
+    from orchestration.hooks import WEBHOOK_ENV, record_run_failure, root_cause
 
     started = time.monotonic()
     job = defs.resolve_job_def(DAILY_JOB_NAME)
@@ -104,11 +114,20 @@ def run_score_date(settings: Settings, score_date: dt.date) -> RunOutcome:
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             tags={"leadscore/trigger": "cli"},
         )
+        if not result.success:
+            # The run-failure sensor needs the daemon; record CLI failures here too.
+            record_run_failure(
+                instance,
+                instance.get_run_by_id(result.run_id),
+                settings.audit_dir,
+                os.environ.get(WEBHOOK_ENV, "").strip() or None,
+                _StderrLog(),
+            )
     outcome = RunOutcome(score_date.isoformat(), result.success, time.monotonic() - started)
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE:
             outcome.failures.append(
-                f"step {event.step_key} failed: {_root_cause(event.step_failure_data.error)}"
+                f"step {event.step_key} failed: {root_cause(event.step_failure_data.error)}"
             )
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
@@ -125,16 +144,6 @@ def run_score_date(settings: Settings, score_date: dt.date) -> RunOutcome:
     if not result.success and not outcome.failures:
         outcome.failures.append("the run failed; see `dagster dev` run history")
     return outcome
-
-
-def _root_cause(error: object) -> str:
-    """The innermost error message (Dagster wraps the user's exception)."""
-    if error is None:
-        return "unknown error"
-    while getattr(error, "cause", None) is not None:
-        error = error.cause
-    message = getattr(error, "message", str(error)).strip()
-    return message.removeprefix("dagster._core.definitions.events.Failure: ")
 
 
 def _published_summary(settings: Settings, score_date: str) -> str:
@@ -254,7 +263,12 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     marker.write_text(
         f"written by leadscore demo-data --contacts {args.contacts} --seed {args.seed}\n"
     )
-    print(f"leadscore: sample data in {landing} ({time.monotonic() - started:.1f}s): {summary}")
+    rows = ", ".join(f"{count} {entity}" for entity, count in summary.rows.items())
+    dirt = ", ".join(f"{count} {kind}" for kind, count in summary.planted.items())
+    print(
+        f"leadscore: sample data in {landing} ({time.monotonic() - started:.1f}s): {rows}; "
+        f"score date {summary.end_date}; planted dirt: {dirt or 'none'}"
+    )
     return 0
 
 

