@@ -19,6 +19,7 @@ reports the precision and recall of every flag against the generator's truth.
 """
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -27,7 +28,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -379,7 +380,14 @@ class CheckOutcome:
         state = "passed" if self.success else "FAILED"
         text = f"{self.entity}.{self.check_name} {state}"
         if self.unexpected_count:
-            text += f": {self.unexpected_count} failing row(s) ({self.unexpected_percent}%)"
+            text += f": {self.unexpected_count} failing row(s)"
+            if self.unexpected_percent is not None:
+                text += f" ({self.unexpected_percent}%)"
+        if not self.success and self.expectation_type == "expect_table_row_count_to_be_between":
+            text += (
+                f": {self.observed['row_count']} rows, at least {self.observed['min_row_count']} "
+                f"expected (previous: {self.observed['previous_row_count']})"
+            )
         return text
 
 
@@ -946,7 +954,7 @@ def _suite_checks(entity: str) -> AssetChecksDefinition:
         selected = {key.name for key in context.selected_asset_check_keys}
         with leadscore.warehouse() as con:
             outcomes = run_suite(
-                con, entity, run_id=context.run_id, selected=selected, log=context.log.info
+                con, entity, run_id=context.run.run_id, selected=selected, log=context.log.info
             )
         for outcome in outcomes:
             if not outcome.success:
@@ -965,8 +973,6 @@ quality_checks: list = [_suite_checks(entity) for entity in ENTITIES]
 
 # ---------------------------------------------------------------------------
 # Measuring the flags against the demo generator's planted truth
-
-CONTACT_FLAGS = ("invalid_email", "disposable_email", "role_account", "test_or_fake", "duplicate")
 
 
 @dataclass(frozen=True)
@@ -1060,7 +1066,13 @@ def format_flag_quality(results: Sequence[FlagQuality]) -> str:
     return "\n".join(lines)
 
 
-def _dbt(settings: Settings, *args: str) -> None:
+def dbt_command(
+    settings: Settings, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run the dbt CLI of this venv against the settings' warehouse (outside Dagster).
+
+    With `check`, a failing dbt raises RuntimeError carrying dbt's output.
+    """
     dbt = Path(sys.executable).parent / "dbt"
     target = settings.warehouse_path.parent / "dbt_target"
     cmd = [
@@ -1077,8 +1089,9 @@ def _dbt(settings: Settings, *args: str) -> None:
     ]
     env = {**os.environ, **settings.export_env()}
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
+    if check and result.returncode != 0:
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}")
+    return result
 
 
 def build_quality(settings: Settings, log: Log = print) -> None:
@@ -1093,12 +1106,16 @@ def build_quality(settings: Settings, log: Log = print) -> None:
         load_reference_lists(con)
         update_email_checks(con, log=log)
         for entity in ENTITIES:
-            for outcome in run_suite(con, entity, run_id="measure"):
+            for outcome in run_suite(
+                con, entity, run_id=f"build_quality-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
+            ):
                 if not outcome.success:
                     log(outcome.summary())
     finally:
         con.close()
-    _dbt(settings, "build", "--select", "+contact_quality_flags", "+int_quality__activity_flags")
+    dbt_command(
+        settings, "build", "--select", "+contact_quality_flags", "+int_quality__activity_flags"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1109,6 +1126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--measure", action="store_true", help="generate, build and measure")
     parser.add_argument("--contacts", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--end-date",
+        type=date.fromisoformat,
+        default=datetime.now(UTC).date() - timedelta(days=1),
+        help="last day of demo activity (default: yesterday, UTC, so no timestamp is in the "
+        "future when the batch checks run)",
+    )
     parser.add_argument("--workdir", type=Path, help="keep the data here (default: a temp dir)")
     args = parser.parse_args(argv)
     if not args.measure:
@@ -1119,17 +1143,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="leadscore-measure-") as tmp:
         root = (args.workdir or Path(tmp)).resolve()
         root.mkdir(parents=True, exist_ok=True)
-        settings = Settings(
+        settings = dataclasses.replace(
+            Settings.from_env(),
             landing_dir=root / "landing",
             warehouse_path=root / "warehouse.duckdb",
             publish_path=root / "published" / "published.duckdb",
             export_dir=root / "published" / "parquet",
             audit_dir=root / "audit",
-            dbt_threads=Settings.from_env().dbt_threads,
         )
         truth_path = root / "demo_truth" / "planted.parquet"
         generate(
-            settings.landing_dir, contacts=args.contacts, seed=args.seed, truth_path=truth_path
+            settings.landing_dir,
+            contacts=args.contacts,
+            seed=args.seed,
+            end_date=args.end_date,
+            truth_path=truth_path,
         )
         build_quality(settings, log=lambda message: print(message, file=sys.stderr))
         results = measure_flag_quality(settings, truth_path)

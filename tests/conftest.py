@@ -54,7 +54,9 @@ def run_dbt_command(
     ]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
-        pytest.fail(f"dbt {' '.join(args)} failed:\n{result.stdout[-8000:]}\n{result.stderr[-4000:]}")
+        pytest.fail(
+            f"dbt {' '.join(args)} failed:\n{result.stdout[-8000:]}\n{result.stderr[-4000:]}"
+        )
     return result
 
 

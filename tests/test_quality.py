@@ -1,0 +1,524 @@
+"""The quality gate's Python side: email syntax checks and the GX batch suites
+(run in DuckDB as blocking Dagster asset checks). The dbt flag rules are in
+test_quality_flags.py."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, materialize
+
+from orchestration.assets.ingestion import ingestion_assets
+from orchestration.ingest import load_landing
+from orchestration.quality import (
+    ENTITIES,
+    VALIDATOR_VERSION,
+    CheckOutcome,
+    SuiteError,
+    check_email,
+    load_suite,
+    quality_assets,
+    quality_checks,
+    read_suite_json,
+    run_suite,
+    update_email_checks,
+)
+from orchestration.resources import LeadscoreResource, connect
+from orchestration.settings import Settings
+
+NOW = dt.datetime(2026, 3, 31, 12, 0, 0)
+PARTITION = "2026-03-31"
+
+
+def write_csv(path: Path, rows: list[dict[str, object]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_landing(
+    landing: Path,
+    contacts: int = 20,
+    activities_per_contact: int = 5,
+    contact_created_at: dict[int, str] | None = None,
+    activity_overrides: dict[int, dict[str, str]] | None = None,
+) -> None:
+    """A small clean landing folder; overrides plant bad values by row number."""
+    write_csv(
+        landing / "crm" / "accounts.csv",
+        [{"account_id": f"A{i}", "account_name": f"Account {i}"} for i in range(1, 4)],
+    )
+    write_csv(
+        landing / "crm" / "contacts.csv",
+        [
+            {
+                "contact_id": f"C{i:03d}",
+                "email": f"person{i}@acme.com",
+                "created_at": (contact_created_at or {}).get(i, "2026-01-01T09:00:00Z"),
+                "account_id": f"A{1 + i % 3}",
+            }
+            for i in range(1, contacts + 1)
+        ],
+    )
+    rows = []
+    n = 0
+    for i in range(1, contacts + 1):
+        for j in range(activities_per_contact):
+            n += 1
+            row = {
+                "activity_id": f"X{n:05d}",
+                "contact_id": f"C{i:03d}",
+                "activity_type": "page_view",
+                "occurred_at": f"2026-03-{1 + j:02d}T10:00:00Z",
+            }
+            row.update((activity_overrides or {}).get(n, {}))
+            rows.append(row)
+    write_csv(landing / "marketing" / "activities_2026_03.csv", rows)
+
+
+def outcomes_by_name(outcomes: list[CheckOutcome]) -> dict[str, CheckOutcome]:
+    return {o.check_name: o for o in outcomes}
+
+
+def run(settings: Settings, entity: str, run_id: str = "r1", **kwargs) -> dict[str, CheckOutcome]:
+    con = connect(settings.warehouse_path)
+    try:
+        return outcomes_by_name(run_suite(con, entity, run_id=run_id, now=NOW, **kwargs))
+    finally:
+        con.close()
+
+
+def query(settings: Settings, sql: str) -> list[tuple]:
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def execute(settings: Settings, sql: str) -> None:
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute(sql)
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------------------
+# Email syntax
+
+
+@pytest.mark.parametrize(
+    ("email", "valid", "domain", "registrable"),
+    [
+        ("jane@acme.com", True, "acme.com", "acme.com"),
+        ("jane+news@acme.com", True, "acme.com", "acme.com"),
+        ("info.sales@quantumleap.io", True, "quantumleap.io", "quantumleap.io"),
+        ("sean.o'brien@acme.co.uk", True, "acme.co.uk", "acme.co.uk"),
+        ("zoë@acme.com", True, "acme.com", "acme.com"),
+        ("x@mx.mailinator.com", True, "mx.mailinator.com", "mailinator.com"),
+        # Reserved names are test_or_fake (seed quality_test_domains), not syntax errors.
+        ("dev@foo.test", True, "foo.test", "foo.test"),
+        ("root@localhost", True, "localhost", None),
+        ("bob@@acme.com", False, "acme.com", "acme.com"),
+        ("jane smith@acme.com", False, "acme.com", "acme.com"),
+        ("jane..smith@acme.com", False, "acme.com", "acme.com"),
+        ("kim@acme", False, "acme", None),
+        ("janeacme.com", False, None, None),
+        ("@acme.com", False, "acme.com", "acme.com"),
+        ("dev@bad_name.test", False, "bad_name.test", "bad_name.test"),
+    ],
+)
+def test_check_email(email: str, valid: bool, domain: str | None, registrable: str | None):
+    result = check_email(email)
+    assert result.is_valid_syntax is valid
+    assert (result.invalid_reason is None) is valid
+    assert result.email_domain == domain
+    assert result.registrable_domain == registrable
+
+
+def test_email_checks_are_incremental(settings: Settings):
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute("create schema raw")
+        con.execute("create table raw.crm_contacts (contact_id varchar, email varchar)")
+        con.execute(
+            "insert into raw.crm_contacts values ('C1', ' Jane@Acme.com'), "
+            "('C2', 'jane@acme.com'), ('C3', 'bob@@acme.com'), ('C4', null), ('C5', '  ')"
+        )
+        first = update_email_checks(con)
+        assert (first.checked, first.invalid, first.cached) == (2, 1, 2)
+        rows = con.execute(
+            "select email_normalized, is_valid_syntax from quality.email_checks order by 1"
+        ).fetchall()
+        assert rows == [("bob@@acme.com", False), ("jane@acme.com", True)]
+
+        # The next day only the new address is validated.
+        con.execute("insert into raw.crm_contacts values ('C6', 'new@acme.com')")
+        second = update_email_checks(con)
+        assert (second.checked, second.cached) == (1, 3)
+        assert update_email_checks(con).checked == 0
+
+        # A new validator version re-checks everything once.
+        con.execute("update quality.email_checks set validator_version = 'email-validator 0.1'")
+        third = update_email_checks(con)
+        assert (third.checked, third.rechecked_for_new_validator) == (3, 3)
+        assert con.execute(
+            "select count(*) from quality.email_checks where validator_version = ?",
+            [VALIDATOR_VERSION],
+        ).fetchone() == (3,)
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------------------
+# Suites
+
+
+def test_every_suite_loads_with_great_expectations():
+    for entity in ENTITIES:
+        suite = load_suite(entity)
+        names = [e.meta["check_name"] for e in suite.expectations]
+        assert len(names) == len(set(names))
+        assert "required_columns_present" in names and "row_count_not_collapsed" in names
+        assert any(
+            e.expectation_type == "expect_column_values_to_be_unique" for e in suite.expectations
+        )
+
+
+def test_a_suite_with_an_unsupported_expectation_is_an_error(tmp_path: Path):
+    doc = read_suite_json("crm_accounts")
+    doc["expectations"].append(
+        {
+            "type": "expect_column_values_to_match_regex",
+            "kwargs": {"column": "account_id", "regex": "^A"},
+            "meta": {"check_name": "account_id_format"},
+        }
+    )
+    (tmp_path / "crm_accounts.json").write_text(json.dumps(doc))
+    with pytest.raises(SuiteError, match="not supported by the DuckDB translation"):
+        load_suite("crm_accounts", expectations_dir=tmp_path)
+
+
+# --------------------------------------------------------------------------------------
+# Batch checks, called directly
+
+
+def test_a_good_batch_passes_every_check(settings: Settings):
+    write_landing(settings.landing_dir)
+    load_landing(settings)
+    for entity in ENTITIES:
+        outcomes = run(settings, entity)
+        failed = [o.summary() for o in outcomes.values() if not o.success]
+        assert failed == [], failed
+    # Nothing failed, so the audit table holds no rows; the row counts were recorded.
+    assert query(settings, "select count(*) from audit.check_failures") == [(0,)]
+    assert query(
+        settings,
+        "select entity, row_count, passed from audit.batch_history order by entity",
+    ) == [
+        ("crm_accounts", 3, True),
+        ("crm_contacts", 20, True),
+        ("crm_opportunities", 0, True),
+        ("marketing_activities", 100, True),
+    ]
+
+
+def test_future_timestamps_fail_with_their_ids(settings: Settings, monkeypatch):
+    future = {
+        7: {"occurred_at": "2026-03-31T14:00:00Z"},
+        9: {"occurred_at": "2027-01-01T00:00:00Z"},
+    }
+    # 12:50 is within the default 60-minute skew of NOW (12:00): allowed.
+    future[3] = {"occurred_at": "2026-03-31T12:50:00Z"}
+    write_landing(settings.landing_dir, activity_overrides=future)
+    load_landing(settings)
+    check = run(settings, "marketing_activities")["occurred_at_not_in_future"]
+    assert not check.success and check.is_blocking
+    assert check.unexpected_count == 2
+    assert [row["record_id"] for row in check.failing_sample] == ["X00007", "X00009"]
+    assert check.failing_sample[0]["source_file"] == "marketing/activities_2026_03.csv"
+    assert check.observed["max_value"] == "2026-03-31 13:00:00"
+    # The full set is in the audit table, for a person to inspect.
+    assert query(
+        settings,
+        "select record_id, column_name, value from audit.check_failures "
+        "where check_name = 'occurred_at_not_in_future' order by record_id",
+    ) == [
+        ("X00007", "occurred_at", "2026-03-31 14:00:00"),
+        ("X00009", "occurred_at", "2027-01-01 00:00:00"),
+    ]
+
+    # The skew is configurable: three hours let the 14:00 activity through.
+    monkeypatch.setenv("LEADSCORE_MAX_FUTURE_SKEW_MINUTES", "180")
+    check = run(settings, "marketing_activities", run_id="r2")["occurred_at_not_in_future"]
+    assert not check.success and check.unexpected_count == 1
+    assert query(
+        settings,
+        "select record_id, run_id from audit.check_failures "
+        "where check_name = 'occurred_at_not_in_future'",
+    ) == [("X00009", "r2")], "failing rows are replaced per check per run"
+
+    monkeypatch.setenv("LEADSCORE_MAX_FUTURE_SKEW_MINUTES", "soon")
+    with pytest.raises(SuiteError, match="LEADSCORE_MAX_FUTURE_SKEW_MINUTES"):
+        run(settings, "marketing_activities", run_id="r3")
+
+
+def test_broken_referential_integrity_fails_above_the_threshold(settings: Settings, monkeypatch):
+    # 1 orphan in 100 activities (99%) passes the default 95%; 10 (90%) fail.
+    orphans = {n: {"contact_id": f"GONE{n}"} for n in range(1, 101, 10)}
+    write_landing(settings.landing_dir, activity_overrides={1: {"contact_id": "GONE1"}})
+    load_landing(settings)
+    check = run(settings, "marketing_activities")["contact_id_references_contacts"]
+    assert check.success and check.unexpected_count == 1
+    assert check.observed["success_rate"] == 0.99
+
+    write_landing(settings.landing_dir, activity_overrides=orphans)
+    load_landing(settings)
+    check = run(settings, "marketing_activities", run_id="r2")["contact_id_references_contacts"]
+    assert not check.success and check.is_blocking
+    assert check.unexpected_count == 10
+    assert [row["record_id"] for row in check.failing_sample][:3] == ["X00001", "X00011", "X00021"]
+    assert check.observed["top_unexpected_values"]["GONE11"] == 1
+    assert check.observed["reference"] == "raw.crm_contacts.contact_id"
+
+    # The threshold is configurable.
+    monkeypatch.setenv("LEADSCORE_MIN_REFERENTIAL_INTEGRITY", "0.85")
+    assert run(settings, "marketing_activities", run_id="r3")[
+        "contact_id_references_contacts"
+    ].success
+
+
+def test_contacts_without_an_account_are_not_judged_by_referential_integrity(
+    settings: Settings,
+):
+    write_landing(settings.landing_dir)
+    load_landing(settings)
+    execute(settings, "update raw.crm_contacts set account_id = null where contact_id > 'C010'")
+    execute(settings, "update raw.crm_contacts set account_id = 'A999' where contact_id = 'C001'")
+    check = run(settings, "crm_contacts")["account_id_references_accounts"]
+    # 1 broken reference among the 10 contacts that have an account: 90% < 95%.
+    assert not check.success
+    assert (check.element_count, check.missing_count, check.unexpected_count) == (20, 10, 1)
+    assert check.unexpected_percent == 10.0
+
+
+def test_a_collapsed_row_count_fails_against_the_last_passed_load(settings: Settings, monkeypatch):
+    write_landing(settings.landing_dir, contacts=20)
+    load_landing(settings)
+    first = run(settings, "crm_contacts", run_id="day1")["row_count_not_collapsed"]
+    assert first.success and first.observed["previous_row_count"] is None
+
+    # The warehouse is rebuilt from a truncated export: 8 of 20 contacts left.
+    execute(settings, "delete from raw.crm_contacts where contact_id > 'C008'")
+    check = run(settings, "crm_contacts", run_id="day2")["row_count_not_collapsed"]
+    assert not check.success and check.is_blocking
+    assert check.observed["row_count"] == 8
+    assert check.observed["previous_row_count"] == 20
+    assert check.observed["min_row_count"] == 10
+    # The failed day is recorded but is not the new baseline.
+    assert query(
+        settings, "select run_id, row_count, passed from audit.batch_history order by checked_at"
+    ) == [("day1", 20, True), ("day2", 8, False)]
+    check = run(settings, "crm_contacts", run_id="day3")["row_count_not_collapsed"]
+    assert not check.success and check.observed["previous_row_count"] == 20
+
+    monkeypatch.setenv("LEADSCORE_MIN_VOLUME_RATIO", "0.4")
+    assert run(settings, "crm_contacts", run_id="day4")["row_count_not_collapsed"].success
+
+
+def test_null_and_duplicate_ids_and_missing_columns_fail(settings: Settings):
+    write_landing(settings.landing_dir)
+    load_landing(settings)
+    # Ingestion rejects such files; an API source or a manual fix could still do it.
+    execute(settings, "update raw.crm_contacts set contact_id = null where contact_id = 'C002'")
+    execute(settings, "update raw.crm_contacts set contact_id = 'C003' where contact_id = 'C004'")
+    execute(settings, "alter table raw.crm_accounts drop column account_name")
+    contacts = run(settings, "crm_contacts")
+    not_null = contacts["contact_id_not_null"]
+    assert not not_null.success and not_null.unexpected_count == 1
+    # A null id is located by file and row instead.
+    assert not_null.failing_sample[0]["record_id"] is None
+    assert not_null.failing_sample[0]["source_row"] == 2
+    unique = contacts["contact_id_unique"]
+    assert not unique.success and unique.unexpected_count == 2
+    assert [r["record_id"] for r in unique.failing_sample] == ["C003", "C003"]
+
+    columns = run(settings, "crm_accounts")["required_columns_present"]
+    assert not columns.success
+    assert columns.observed["missing_columns"] == ["account_name"]
+
+
+def test_unknown_activity_types_are_reported_but_never_block(settings: Settings):
+    write_landing(
+        settings.landing_dir,
+        activity_overrides={
+            2: {"activity_type": "podcast_listen"},
+            5: {"activity_type": "podcast_listen"},
+            8: {"activity_type": "chatbot_message"},
+            9: {"activity_type": " Page_View "},  # staging trims and lower-cases: known
+        },
+    )
+    load_landing(settings)
+    check = run(settings, "marketing_activities")["activity_type_in_vocabulary"]
+    assert not check.success and not check.is_blocking
+    assert check.unexpected_count == 3
+    assert check.observed["top_unexpected_values"] == {"podcast_listen": 2, "chatbot_message": 1}
+
+
+def test_the_duckdb_translation_agrees_with_great_expectations(settings: Settings, monkeypatch):
+    """GX's own pandas engine, on the same small tables, reaches the same verdicts."""
+    import great_expectations as gx
+
+    monkeypatch.setenv("GX_ANALYTICS_ENABLED", "false")
+    write_landing(
+        settings.landing_dir,
+        contact_created_at={4: "2027-01-01T00:00:00Z"},
+        activity_overrides={
+            3: {"occurred_at": "2026-04-02T00:00:00Z"},
+            4: {"activity_type": "podcast_listen"},
+            **{n: {"contact_id": f"GONE{n}"} for n in range(10, 100, 12)},
+        },
+    )
+    load_landing(settings)
+    execute(settings, "update raw.crm_contacts set contact_id = 'C001' where contact_id = 'C002'")
+    execute(settings, "update raw.crm_contacts set account_id = 'A999' where contact_id = 'C009'")
+
+    context = gx.get_context(mode="ephemeral")
+    batch_definition = (
+        context.data_sources.add_pandas("raw")
+        .add_dataframe_asset("table")
+        .add_batch_definition_whole_dataframe("all")
+    )
+    con = connect(settings.warehouse_path)
+    try:
+        for entity in ("crm_contacts", "marketing_activities"):
+            ours = outcomes_by_name(run_suite(con, entity, run_id="conformance", now=NOW))
+            frame = con.sql(f"select * from raw.{entity}").df()
+            parameters = {
+                "max_allowed_timestamp": NOW + dt.timedelta(minutes=60),
+                "min_row_count": 0,
+                "known_account_ids": [
+                    r[0] for r in con.execute("select account_id from raw.crm_accounts").fetchall()
+                ],
+                "known_contact_ids": [
+                    r[0] for r in con.execute("select contact_id from raw.crm_contacts").fetchall()
+                ],
+            }
+            batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+            for expectation in load_suite(entity).expectations:
+                theirs = batch.validate(expectation, expectation_parameters=parameters)
+                mine = ours[expectation.meta["check_name"]]
+                assert theirs.success == mine.success, mine.summary()
+                if "unexpected_count" in theirs.result:
+                    assert theirs.result["unexpected_count"] == mine.unexpected_count, (
+                        mine.summary()
+                    )
+            failed = sorted(name for name, o in ours.items() if not o.success)
+            expected = {
+                "crm_contacts": ["contact_id_unique", "created_at_not_in_future"],
+                "marketing_activities": [
+                    "activity_type_in_vocabulary",
+                    "contact_id_references_contacts",
+                    "occurred_at_not_in_future",
+                ],
+            }[entity]
+            assert failed == expected
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------------------
+# Through Dagster: blocking asset checks on the raw assets
+
+
+def materialize_gate(settings: Settings):
+    return materialize(
+        [*ingestion_assets, *quality_assets, *quality_checks],
+        resources={"leadscore": LeadscoreResource.from_settings(settings)},
+        partition_key=PARTITION,
+        raise_on_error=False,
+        instance=DagsterInstance.ephemeral(),
+    )
+
+
+def test_dagster_blocks_downstream_assets_when_a_batch_check_fails(settings: Settings):
+    write_landing(settings.landing_dir, contact_created_at={5: "2099-01-01T00:00:00Z"})
+    result = materialize_gate(settings)
+    assert not result.success
+    evaluations = {
+        (e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()
+    }
+    # Every expectation of the contacts suite reported a result.
+    assert {name for entity, name in evaluations if entity == "crm_contacts"} == {
+        e["meta"]["check_name"] for e in read_suite_json("crm_contacts")["expectations"]
+    }
+    failed = evaluations[("crm_contacts", "created_at_not_in_future")]
+    assert not failed.passed and failed.severity == AssetCheckSeverity.ERROR
+    assert failed.metadata["failing_ids"].data == ["C005"]
+    assert failed.metadata["unexpected_count"].value == 1
+    assert "audit.check_failures" in failed.metadata["all_failing_rows"].text
+    assert evaluations[("crm_contacts", "contact_id_unique")].passed
+
+    # The failed blocking check stopped everything downstream of raw/crm_contacts:
+    # the email checks, and the suites that compare other tables with it.
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert AssetKey(["raw", "crm_contacts"]) in materialized
+    assert AssetKey(["quality", "email_checks"]) not in materialized
+    assert not any(entity == "marketing_activities" for entity, _ in evaluations)
+    assert "gx_crm_contacts" in {e.step_key for e in result.all_events if e.is_step_failure}
+
+
+def test_dagster_runs_the_email_checks_after_a_good_batch(settings: Settings):
+    write_landing(settings.landing_dir, activity_overrides={7: {"activity_type": "podcast_listen"}})
+    result = materialize_gate(settings)
+    assert result.success
+    evaluations = {
+        (e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()
+    }
+    assert set(evaluations) == {
+        (entity, e["meta"]["check_name"])
+        for entity in ENTITIES
+        for e in read_suite_json(entity)["expectations"]
+    }
+    # Unknown activity types warn (counted in the metadata) and do not block.
+    unknown = evaluations.pop(("marketing_activities", "activity_type_in_vocabulary"))
+    assert not unknown.passed and unknown.severity == AssetCheckSeverity.WARN
+    assert unknown.metadata["top_unexpected_values"].data == {"podcast_listen": 1}
+    assert unknown.metadata["failing_ids"].data == ["X00007"]
+    assert all(e.passed for e in evaluations.values())
+
+    materializations = {
+        e.asset_key: e.materialization for e in result.get_asset_materialization_events()
+    }
+    email = materializations[AssetKey(["quality", "email_checks"])]
+    assert email.metadata["emails_checked"].value == 20
+    assert query(settings, "select count(*) from quality.email_checks") == [(20,)]
+
+
+def test_check_failures_table_lists_every_failing_row_not_only_the_sample(settings: Settings):
+    overrides = {n: {"contact_id": f"GONE{n}"} for n in range(1, 61)}
+    write_landing(settings.landing_dir, activity_overrides=overrides)
+    load_landing(settings)
+    check = run(settings, "marketing_activities")["contact_id_references_contacts"]
+    assert check.unexpected_count == 60
+    assert len(check.failing_sample) == 20
+    assert query(
+        settings,
+        "select count(*) from audit.check_failures "
+        "where entity = 'marketing_activities' and check_name = 'contact_id_references_contacts'",
+    ) == [(60,)]
+
+
+def test_a_missing_raw_table_is_an_error_not_a_pass(settings: Settings):
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.close()
+    with pytest.raises(SuiteError, match=r"raw\.crm_accounts does not exist"):
+        run(settings, "crm_accounts")
