@@ -16,7 +16,11 @@ from dagster import (
 
 from orchestration.assets.ingestion import email_domain_lists, ingestion_assets, landing_specs
 from orchestration.assets.publishing import published_bi_file
+from orchestration.hooks import build_failure_sensor
+from orchestration.quality import quality_assets, quality_checks
+from orchestration.report import run_report
 from orchestration.resources import LeadscoreResource
+from orchestration.sensors import build_landing_sensor
 from orchestration.settings import Settings
 from orchestration.transform import dbt_resource, leadscore_dbt_assets
 
@@ -51,11 +55,15 @@ defs = Definitions(
         *landing_specs,
         *ingestion_assets,
         email_domain_lists,
+        *quality_assets,
         leadscore_dbt_assets,
         published_bi_file,
+        run_report,
     ],
+    asset_checks=quality_checks,
     jobs=[daily_job],
     schedules=[daily_schedule],
+    sensors=[build_landing_sensor(daily_job), build_failure_sensor([daily_job])],
     resources={
         "leadscore": LeadscoreResource.from_settings(Settings.from_env()),
         "dbt": dbt_resource(),

@@ -1,0 +1,10 @@
+{#- Pre-hook of the incremental marts keyed on score_date: delete the rows of
+    the score date being (re)built before the insert. delete+insert alone only
+    deletes the dates present in the new batch, so a rescored date that now
+    has no rows (e.g. no contact crosses the MQL threshold any more) would
+    otherwise keep its stale rows. Renders nothing on the first build. -#}
+{% macro clear_score_date() -%}
+    {%- if execute and not flags.FULL_REFRESH and load_relation(this) is not none -%}
+        delete from {{ this }} where score_date = {{ score_date() }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,192 @@
+{#- The conversion window around each score date D, in days (dbt vars):
+    an opportunity counts when it was created between D - lookback and
+    D + window (calendar dates, inclusive). -#}
+{%- set window_days = var('conversion_window_days', 90) | string | trim -%}
+{%- set lookback_days = var('conversion_lookback_days', 90) | string | trim -%}
+{%- for name, value in [
+    ('conversion_window_days', window_days),
+    ('conversion_lookback_days', lookback_days),
+] -%}
+    {%- if not value.isdigit() -%}
+        {{ exceptions.raise_compiler_error(
+            "var " ~ name ~ " must be a whole number of days (0 or more), got '" ~ value ~ "'"
+        ) }}
+    {%- endif -%}
+{%- endfor %}
+
+-- One row per contact x model x score date of lead_score_history (the
+-- performance cohort) with the contact's score decile on that date and what
+-- happened: opportunities created for the contact (or, for an opportunity
+-- without a contact, for its account) within the conversion window around
+-- the score date. score_performance aggregates this by band.
+
+with
+
+history as (
+
+    select
+        contact_id,
+        model_id,
+        score_date,
+        account_id,
+        score,
+        stage,
+        is_quarantined
+    from {{ ref('lead_score_history') }}
+
+),
+
+handoffs as (
+
+    select
+        contact_id,
+        model_id,
+        score_date
+    from {{ ref('mql_handoffs') }}
+
+),
+
+opportunities as (
+
+    select
+        opportunity_id,
+        account_id,
+        contact_id,
+        is_won,
+        cast(created_at as date) as created_date
+    from {{ ref('stg_crm__opportunities') }}
+
+),
+
+-- Deciles within each model and score date: decile = ceil(10 x share of the
+-- date's contacts scoring at or below this score), so 10 = top and the top
+-- scorer is always in decile 10. Equal scores share a decile (a band never
+-- splits a tie on an arbitrary order); with many ties some deciles are empty.
+ranked as (
+
+    select
+        contact_id,
+        model_id,
+        score_date,
+        account_id,
+        score,
+        stage,
+        is_quarantined,
+        count(*) over (
+            partition by model_id, score_date
+            order by score asc
+            range between unbounded preceding and current row
+        ) as contacts_at_or_below,
+        count(*) over (
+            partition by model_id, score_date
+        ) as contacts_on_date
+    from history
+
+),
+
+-- An opportunity with a contact belongs to that contact; one without a
+-- contact belongs to every contact of its account.
+matched_opportunities as (
+
+    select
+        ranked.contact_id,
+        ranked.model_id,
+        ranked.score_date,
+        opportunities.is_won,
+        opportunities.created_date
+    from ranked
+    inner join opportunities
+        on ranked.contact_id = opportunities.contact_id
+
+    union all
+
+    select
+        ranked.contact_id,
+        ranked.model_id,
+        ranked.score_date,
+        opportunities.is_won,
+        opportunities.created_date
+    from ranked
+    inner join opportunities
+        on
+            ranked.account_id = opportunities.account_id
+            and opportunities.contact_id is null
+
+),
+
+opportunity_days as (
+
+    select
+        contact_id,
+        model_id,
+        score_date,
+        is_won,
+        -- the adapter's datediff renders as one long line
+        {{ dbt.datediff('score_date', 'created_date', 'day') }} as days_from_score_date -- noqa: LT05
+    from matched_opportunities
+
+),
+
+outcomes as (
+
+    select
+        contact_id,
+        model_id,
+        score_date,
+        count(*) as opportunities_in_window,
+        sum(case when is_won then 1 else 0 end) as won_opportunities_in_window,
+        min(case when days_from_score_date >= 0 then days_from_score_date end) as days_to_opportunity
+    from opportunity_days
+    where days_from_score_date between -{{ lookback_days }} and {{ window_days }}
+    group by
+        contact_id,
+        model_id,
+        score_date
+
+),
+
+as_of as (
+
+    select max(score_date) as as_of_date
+    from history
+
+)
+
+select
+    -- keys
+    ranked.contact_id,
+    ranked.model_id,
+    ranked.score_date,
+    ranked.account_id,
+
+    -- the score and its bands
+    ranked.score,
+    ranked.stage,
+    ranked.is_quarantined,
+    cast(
+        ceil(10.0 * ranked.contacts_at_or_below / ranked.contacts_on_date) as integer
+    ) as score_decile,
+    handoffs.contact_id is not null as is_mql_handoff,
+
+    -- outcomes within the window
+    coalesce(outcomes.opportunities_in_window, 0) > 0 as has_opportunity,
+    coalesce(outcomes.won_opportunities_in_window, 0) > 0 as has_won_opportunity,
+    outcomes.days_to_opportunity,
+
+    -- the window
+    {{ lookback_days }} as conversion_lookback_days,
+    {{ window_days }} as conversion_window_days,
+    {{ dbt.dateadd('day', window_days, 'ranked.score_date') }} <= as_of.as_of_date as is_window_complete
+
+from ranked
+cross join as_of
+left join outcomes
+    on
+        ranked.contact_id = outcomes.contact_id
+        and ranked.model_id = outcomes.model_id
+        and ranked.score_date = outcomes.score_date
+left join handoffs
+    on
+        ranked.contact_id = handoffs.contact_id
+        and ranked.model_id = handoffs.model_id
+        and ranked.score_date = handoffs.score_date

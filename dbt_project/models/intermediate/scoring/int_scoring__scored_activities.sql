@@ -1,0 +1,74 @@
+-- The activities that count for scoring on D, one row per activity,
+-- attributed to the canonical contact, with its age in days. Excluded: activities flagged by the quality gate
+-- (bot_activity), activities at or after D + 1 day (00:00 UTC), activities
+-- of contacts unknown to the CRM, and those whose canonical contact was
+-- created after D. The activities of a duplicate count for its canonical
+-- contact (SPEC section 4, Duplicates).
+
+with
+
+activities as (
+
+    select
+        activity_id,
+        contact_id,
+        activity_type,
+        product_line,
+        occurred_at
+    from {{ ref('stg_marketing__activities') }}
+    where occurred_at < {{ dbt.dateadd('day', 1, score_date()) }}
+
+),
+
+flagged_activities as (
+
+    select distinct activity_id
+    from {{ ref('int_quality__activity_flags') }}
+
+),
+
+duplicates as (
+
+    select
+        contact_id,
+        canonical_contact_id
+    from {{ ref('int_crm__contact_duplicates') }}
+
+),
+
+-- contacts known on D (the canonical contact is the earliest created)
+known_contacts as (
+
+    select contact_id
+    from {{ ref('int_scoring__contact_profile') }}
+
+),
+
+scorable as (
+
+    select
+        activities.activity_id,
+        duplicates.canonical_contact_id as contact_id,
+        activities.activity_type,
+        activities.product_line,
+        cast(activities.occurred_at as date) as activity_date
+    from activities
+    inner join duplicates
+        on activities.contact_id = duplicates.contact_id
+    inner join known_contacts
+        on duplicates.canonical_contact_id = known_contacts.contact_id
+    left join flagged_activities
+        on activities.activity_id = flagged_activities.activity_id
+    where flagged_activities.activity_id is null
+
+)
+
+select
+    activity_id,
+    contact_id,
+    activity_type,
+    product_line,
+    activity_date,
+    {{ dbt.datediff('activity_date', score_date(), 'day') }}
+        as age_days
+from scorable

@@ -1,0 +1,238 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='score_date',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ clear_score_date() }}",
+    )
+}}
+
+{#- How many of an account's most engaged contacts add up to its engagement
+    (dbt var account_top_contacts, default 3). -#}
+{%- set top_contacts = var('account_top_contacts', 3) | string | trim -%}
+{%- if not top_contacts.isdigit() or top_contacts | int < 1 -%}
+    {{ exceptions.raise_compiler_error(
+        "var account_top_contacts must be a positive integer, got '" ~ top_contacts ~ "'"
+    ) }}
+{%- endif %}
+
+-- Account roll-up of lead_score_history, one row per account x model x score
+-- date (see account_scores.yml for the formula). An incremental run rolls up
+-- the run's score date D only, so a backfill fills each date in turn and
+-- re-scoring D replaces D's rows; a first build or --full-refresh rolls up
+-- every date history holds. account_score_change compares with the model's
+-- previous scored date, read from history (not from this table), so it does
+-- not depend on the order dates are built in.
+
+with
+
+history as (
+
+    select
+        contact_id,
+        model_id,
+        score_date,
+        account_id,
+        segment,
+        fit_score,
+        engagement_score,
+        score,
+        stage,
+        is_quarantined
+    from {{ ref('lead_score_history') }}
+
+),
+
+accounts as (
+
+    select
+        account_id,
+        account_name
+    from {{ ref('stg_crm__accounts') }}
+
+),
+
+scored_dates as (
+
+    select distinct
+        model_id,
+        score_date
+    from history
+
+),
+
+model_score_dates as (
+
+    select
+        model_id,
+        score_date,
+        lag(score_date) over (
+            partition by model_id
+            order by score_date
+        ) as previous_score_date
+    from scored_dates
+
+),
+
+target_dates as (
+
+    select
+        model_id,
+        score_date,
+        previous_score_date
+    from model_score_dates
+    {% if is_incremental() -%}
+        where score_date = {{ score_date() }}
+    {%- endif %}
+
+),
+
+rollup_dates as (
+
+    select
+        model_id,
+        score_date
+    from target_dates
+
+    union
+
+    select
+        model_id,
+        previous_score_date as score_date
+    from target_dates
+    where previous_score_date is not null
+
+),
+
+-- Quarantined contacts and contacts without an account take no part.
+eligible_contacts as (
+
+    select
+        history.contact_id,
+        history.model_id,
+        history.score_date,
+        history.account_id,
+        history.segment,
+        history.fit_score,
+        history.engagement_score,
+        history.score,
+        history.stage,
+        row_number() over (
+            partition by history.model_id, history.score_date, history.account_id
+            order by history.engagement_score desc, history.contact_id asc
+        ) as engagement_rank,
+        row_number() over (
+            partition by history.model_id, history.score_date, history.account_id
+            order by history.score desc, history.contact_id asc
+        ) as score_rank
+    from history
+    inner join rollup_dates
+        on
+            history.model_id = rollup_dates.model_id
+            and history.score_date = rollup_dates.score_date
+    where
+        not history.is_quarantined
+        and history.account_id is not null
+
+),
+
+account_rollup as (
+
+    select
+        model_id,
+        score_date,
+        account_id,
+        max(segment) as segment,
+        count(*) as scored_contacts,
+        sum(case when engagement_score > 0 then 1 else 0 end) as engaged_contacts,
+        sum(case when stage = 'mql' then 1 else 0 end) as mql_contacts,
+        max(fit_score) as best_fit_score,
+        sum(
+            case
+                when engagement_rank <= {{ top_contacts }} and engagement_score > 0
+                    then engagement_score
+                else 0
+            end
+        ) as top_engagement_score,
+        max(case when score_rank = 1 then contact_id end) as best_contact_id,
+        max(case when score_rank = 1 then score end) as best_contact_score
+    from eligible_contacts
+    group by
+        model_id,
+        score_date,
+        account_id
+
+),
+
+current_rollup as (
+
+    select
+        account_rollup.model_id,
+        account_rollup.score_date,
+        account_rollup.account_id,
+        account_rollup.segment,
+        account_rollup.scored_contacts,
+        account_rollup.engaged_contacts,
+        account_rollup.mql_contacts,
+        account_rollup.best_fit_score,
+        account_rollup.top_engagement_score,
+        account_rollup.best_contact_id,
+        account_rollup.best_contact_score,
+        target_dates.previous_score_date,
+        account_rollup.top_engagement_score + account_rollup.best_fit_score as account_score
+    from account_rollup
+    inner join target_dates
+        on
+            account_rollup.model_id = target_dates.model_id
+            and account_rollup.score_date = target_dates.score_date
+
+),
+
+previous_rollup as (
+
+    select
+        model_id,
+        score_date,
+        account_id,
+        top_engagement_score + best_fit_score as account_score
+    from account_rollup
+
+)
+
+select
+    -- keys
+    cast(current_rollup.account_id as {{ dbt.type_string() }}) as account_id,
+    cast(current_rollup.model_id as {{ dbt.type_string() }}) as model_id,
+    cast(current_rollup.score_date as date) as score_date,
+
+    -- the roll-up
+    cast(current_rollup.account_score as decimal(18, 2)) as account_score,
+    cast(current_rollup.engaged_contacts as integer) as engaged_contacts,
+    cast(current_rollup.best_contact_id as {{ dbt.type_string() }}) as best_contact_id,
+
+    -- attributes
+    cast(accounts.account_name as {{ dbt.type_string() }}) as account_name,
+    cast(current_rollup.segment as {{ dbt.type_string() }}) as segment,
+
+    -- the parts of the roll-up
+    cast(current_rollup.scored_contacts as integer) as scored_contacts,
+    cast(current_rollup.mql_contacts as integer) as mql_contacts,
+    cast(current_rollup.best_fit_score as decimal(18, 2)) as best_fit_score,
+    cast(current_rollup.top_engagement_score as decimal(18, 2)) as top_engagement_score,
+    cast(current_rollup.best_contact_score as decimal(18, 2)) as best_contact_score,
+
+    -- change since the model's previous scored date
+    cast(current_rollup.previous_score_date as date) as previous_score_date,
+    cast(
+        current_rollup.account_score - previous_rollup.account_score as decimal(18, 2)
+    ) as account_score_change
+
+from current_rollup
+left join previous_rollup
+    on
+        current_rollup.model_id = previous_rollup.model_id
+        and current_rollup.account_id = previous_rollup.account_id
+        and current_rollup.previous_score_date = previous_rollup.score_date
+left join accounts
+    on current_rollup.account_id = accounts.account_id

@@ -1,0 +1,307 @@
+"""The landing sensor (cursor logic) and the run-failure sensor (failure record
+and webhook alert), evaluated against a real, temporary Dagster instance."""
+
+import datetime as dt
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    Definitions,
+    Failure,
+    asset,
+    build_run_status_sensor_context,
+    build_sensor_context,
+    define_asset_job,
+    materialize,
+)
+
+from orchestration.hooks import (
+    FAILURES_FILE,
+    WEBHOOK_ENV,
+    alert_text,
+    build_failure_sensor,
+    record_run_failure,
+)
+from orchestration.partitions import score_date_partitions
+from orchestration.resources import LeadscoreResource
+from orchestration.sensors import INTERVAL_ENV, build_landing_sensor, landing_files
+from orchestration.settings import Settings
+
+D = "2026-06-30"
+
+
+@asset(partitions_def=score_date_partitions)
+def scored() -> None:
+    """Stands in for the daily job's assets."""
+
+
+@asset(partitions_def=score_date_partitions)
+def failing_dbt_build() -> None:
+    raise Failure(description="dbt build failed: model marts.lead_scores: division by zero")
+
+
+daily_job = define_asset_job("daily_leadscore", selection=[scored])
+
+
+@pytest.fixture
+def instance(settings: Settings) -> Iterator[DagsterInstance]:
+    with DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
+@pytest.fixture
+def resource(settings: Settings) -> LeadscoreResource:
+    return LeadscoreResource.from_settings(settings)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# -- landing sensor ---------------------------------------------------------------------
+
+
+def tick(instance: DagsterInstance, resource: LeadscoreResource, cursor: str | None):
+    sensor = build_landing_sensor(daily_job)
+    definitions = Definitions(
+        assets=[scored], jobs=[daily_job], sensors=[sensor], resources={"leadscore": resource}
+    )
+    context = build_sensor_context(
+        instance=instance, cursor=cursor, resources={"leadscore": resource}, definitions=definitions
+    )
+    return sensor.evaluate_tick(context)
+
+
+def test_landing_sensor_requests_a_run_only_when_files_change(
+    settings: Settings, instance: DagsterInstance, resource: LeadscoreResource
+):
+    empty = tick(instance, resource, None)
+    assert not empty.run_requests and "no landing files" in empty.skip_message
+
+    contacts = write(settings.landing_dir / "crm" / "contacts.csv", "contact_id,email,created_at\n")
+    first = tick(instance, resource, None)
+    (request,) = first.run_requests
+    assert request.partition_key == dt.datetime.now(dt.UTC).date().isoformat()
+    assert request.tags["leadscore/trigger"] == "landing_sensor"
+    assert first.cursor
+
+    unchanged = tick(instance, resource, first.cursor)
+    assert not unchanged.run_requests and "no change" in unchanged.skip_message
+    assert unchanged.cursor in (None, first.cursor)
+
+    # Hidden files (the demo-data marker, uploads in progress) are not landing files.
+    write(settings.landing_dir / ".leadscore-demo-data", "marker")
+    write(settings.landing_dir / "crm" / ".accounts.csv.tmp", "partial")
+    assert not tick(instance, resource, first.cursor).run_requests
+
+    # A new file is a change; so is a rewrite of an existing one (size or mtime).
+    write(settings.landing_dir / "marketing" / "activities_2.csv", "activity_id\n")
+    added = tick(instance, resource, first.cursor)
+    assert len(added.run_requests) == 1 and added.cursor != first.cursor
+
+    stat = contacts.stat()
+    os.utime(contacts, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    touched = tick(instance, resource, added.cursor)
+    assert len(touched.run_requests) == 1 and touched.cursor != added.cursor
+    assert touched.run_requests[0].run_key != added.run_requests[0].run_key
+
+    assert [name for name, _, _ in landing_files(settings.landing_dir)] == [
+        "crm/contacts.csv",
+        "marketing/activities_2.csv",
+    ]
+
+
+def test_landing_sensor_waits_while_the_job_is_running(
+    settings: Settings, instance: DagsterInstance, resource: LeadscoreResource
+):
+    write(settings.landing_dir / "crm" / "contacts.csv", "contact_id,email,created_at\n")
+    running = DagsterRun(
+        job_name="daily_leadscore", run_id="run-in-progress", status=DagsterRunStatus.STARTED
+    )
+    instance.add_run(running)
+
+    waiting = tick(instance, resource, "old-cursor")
+    assert not waiting.run_requests
+    assert "run-in-progress" in waiting.skip_message
+    assert waiting.cursor in (None, "old-cursor")  # the change is picked up after the run
+
+    instance.report_run_failed(running)  # the run is over
+    assert len(tick(instance, resource, "old-cursor").run_requests) == 1
+
+
+def test_landing_sensor_is_off_by_default_and_its_interval_comes_from_env(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.delenv(INTERVAL_ENV, raising=False)
+    sensor = build_landing_sensor(daily_job)
+    assert sensor.default_status == DefaultSensorStatus.STOPPED
+    assert sensor.minimum_interval_seconds == 300
+    assert sensor.job_name == "daily_leadscore"
+    monkeypatch.setenv(INTERVAL_ENV, "45")
+    assert build_landing_sensor(daily_job).minimum_interval_seconds == 45
+    monkeypatch.setenv(INTERVAL_ENV, "often")
+    with pytest.raises(ValueError, match=INTERVAL_ENV):
+        build_landing_sensor(daily_job)
+
+
+# -- failure sensor ---------------------------------------------------------------------
+
+
+class Webhook:
+    """A local HTTP endpoint that records what was posted and answers `status`."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.bodies: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers["Content-Length"])
+                outer.bodies.append(json.loads(self.rfile.read(length)))
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Log:
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def info(self, message: str) -> None:
+        self.lines.append(("info", message))
+
+    def warning(self, message: str) -> None:
+        self.lines.append(("warning", message))
+
+
+def failed_run(instance: DagsterInstance) -> DagsterRun:
+    result = materialize(
+        [failing_dbt_build], instance=instance, partition_key=D, raise_on_error=False
+    )
+    assert not result.success
+    return instance.get_run_by_id(result.run_id)
+
+
+def records(settings: Settings) -> list[dict]:
+    path = settings.audit_dir / FAILURES_FILE
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_failure_record_names_run_partition_steps_and_errors(
+    settings: Settings, instance: DagsterInstance
+):
+    run = failed_run(instance)
+    record = record_run_failure(instance, run, settings.audit_dir, None, Log())
+    (written,) = records(settings)
+    assert written == record
+    assert written["run_id"] == run.run_id
+    assert written["job"] == run.job_name
+    assert written["partition"] == D
+    assert "failing_dbt_build" in written["message"]
+    (step,) = written["failed_steps"]
+    assert step["step"] == "failing_dbt_build"
+    assert step["error"] == "dbt build failed: model marts.lead_scores: division by zero"
+    assert dt.datetime.fromisoformat(written["failed_at"]).tzinfo is not None
+
+    # A second failure is appended, never overwriting the first.
+    record_run_failure(instance, failed_run(instance), settings.audit_dir, None, Log())
+    assert len(records(settings)) == 2
+
+
+def test_failure_sensor_posts_a_short_slack_message(
+    settings: Settings,
+    instance: DagsterInstance,
+    resource: LeadscoreResource,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    hook = Webhook()
+    try:
+        monkeypatch.setenv(WEBHOOK_ENV, hook.url)
+        run = failed_run(instance)
+        (failure,) = [
+            entry.dagster_event
+            for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_FAILURE)
+        ]
+        sensor = build_failure_sensor([daily_job])
+        assert sensor.default_status == DefaultSensorStatus.RUNNING
+        context = build_run_status_sensor_context(
+            sensor_name=sensor.name,
+            dagster_event=failure,
+            dagster_instance=instance,
+            dagster_run=run,
+            resources={"leadscore": resource},
+        ).for_run_failure()
+        sensor(context)
+    finally:
+        hook.close()
+    (body,) = hook.bodies
+    assert set(body) == {"text"}
+    assert f"for score date {D} FAILED" in body["text"]
+    assert "- step failing_dbt_build: dbt build failed: model marts.lead_scores" in body["text"]
+    assert records(settings)[0]["run_id"] == run.run_id
+
+
+@pytest.mark.parametrize("answer", ["refused", "http_500", "bad_scheme"])
+def test_a_failed_alert_is_logged_and_never_crashes(
+    settings: Settings, instance: DagsterInstance, answer: str
+):
+    hook = None
+    if answer == "refused":
+        with socket.socket() as sock:  # a port nobody listens on
+            sock.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
+    elif answer == "http_500":
+        hook = Webhook(status=500)
+        url = hook.url
+    else:
+        url = "file:///etc/passwd"
+    log = Log()
+    try:
+        record_run_failure(instance, failed_run(instance), settings.audit_dir, url, log)
+    finally:
+        if hook:
+            hook.close()
+    assert len(records(settings)) == 1  # the record is written whatever the webhook does
+    (warning,) = [message for level, message in log.lines if level == "warning"]
+    assert WEBHOOK_ENV in warning
+    expected = {"refused": "Connection refused", "http_500": "500", "bad_scheme": "http(s) URL"}
+    assert expected[answer] in warning
+
+
+def test_alert_text_is_short_even_for_long_errors():
+    record = {
+        "run_id": "abc",
+        "job": "daily_leadscore",
+        "partition": D,
+        "failed_at": "2026-06-30T06:01:02+00:00",
+        "message": "run failed",
+        "failed_steps": [{"step": f"s{i}", "error": "x" * 1000} for i in range(7)],
+    }
+    lines = alert_text(record).splitlines()
+    assert len(lines) == 1 + 5 + 1
+    assert lines[-1] == "- and 2 more failed steps"
+    assert all(len(line) < 320 for line in lines[1:6])
