@@ -16,7 +16,7 @@ typed as (
             ['industry', dbt.type_string()],
             ['country', dbt.type_string()],
             ['employee_count', dbt.type_bigint()],
-            ['annual_revenue', dbt.type_float()],
+            ['annual_revenue', 'double'],
             ['created_at', dbt.type_timestamp()],
             ['updated_at', dbt.type_timestamp()],
         ]) }}

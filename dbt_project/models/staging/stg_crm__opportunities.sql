@@ -15,7 +15,7 @@ typed as (
             ['contact_id', dbt.type_string()],
             ['product_line', dbt.type_string()],
             ['stage', dbt.type_string()],
-            ['amount', dbt.type_float()],
+            ['amount', 'double'],
             ['is_won', dbt.type_boolean()],
             ['created_at', dbt.type_timestamp()],
             ['closed_at', dbt.type_timestamp()],
