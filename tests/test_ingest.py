@@ -23,7 +23,7 @@ CONTACTS = (
     "contact_id,email,created_at,account_id,first_name,email_opt_out,updated_at\n"
     "C1,ana@acme.io,2026-01-01T10:00:00+02:00,A1,Ana,Yes,2026-01-02\n"
     "C2,bo@beta.com,2026-01-02,A2,Bo,0,2026-01-02\n"
-    "C3,cy@beta.com,2026-01-03 08:30:00,A2,\"O'Brien, Cy\",,\n"
+    'C3,cy@beta.com,2026-01-03 08:30:00,A2,"O\'Brien, Cy",,\n'
 )
 ACTIVITIES = (
     "activity_id,contact_id,activity_type,occurred_at,channel\n"
@@ -86,8 +86,9 @@ def test_loads_typed_rows_with_metadata_and_extra_columns(settings: Settings, la
     ]
     # A value without an offset is UTC, not the host's zone.
     assert query(
-        settings, "select cast(occurred_at as varchar) from raw.marketing_activities "
-        "where activity_id = 'X2'"
+        settings,
+        "select cast(occurred_at as varchar) from raw.marketing_activities "
+        "where activity_id = 'X2'",
     ) == [("2026-01-06 23:59:59",)]
 
 
