@@ -24,7 +24,7 @@ run: prepare
 	$(BIN)/leadscore run
 
 test: prepare
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q --durations=10
 
 lint: install
 	$(BIN)/ruff check .
