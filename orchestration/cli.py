@@ -275,7 +275,7 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     dirt = ", ".join(f"{count} {kind}" for kind, count in summary.planted.items())
     print(
         f"leadscore: sample data in {landing} ({time.monotonic() - started:.1f}s): {rows}; "
-        f"score date {summary.end_date}; planted dirt: {dirt or 'none'}"
+        f"data through {summary.end_date}; planted dirt: {dirt or 'none'}"
     )
     return 0
 
