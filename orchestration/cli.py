@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -49,14 +48,12 @@ def _prepare_environment(settings: Settings) -> None:
 
 def prepare_manifest(quiet: bool = False) -> None:
     """`dbt parse`: writes dbt_project/target/manifest.json, which Dagster loads."""
-    dbt = Path(sys.executable).parent / "dbt"
-    cmd = [str(dbt), "parse", "--project-dir", str(DBT_PROJECT_DIR)]
-    cmd += ["--profiles-dir", str(DBT_PROJECT_DIR)]
-    if quiet:
-        cmd.append("--quiet")
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"leadscore: dbt parse failed:\n{result.stdout}\n{result.stderr}")
+    from orchestration.dbt_runner import DbtCommandFailed, dbt_command
+
+    try:
+        dbt_command(None, "parse", *(["--quiet"] if quiet else []))
+    except DbtCommandFailed as failed:
+        raise SystemExit(f"leadscore: {failed}") from None
 
 
 def manifest_is_stale() -> bool:

@@ -23,7 +23,6 @@ import dataclasses
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -52,9 +51,10 @@ from dagster import (
 from email_validator import EmailNotValidError, validate_email
 from publicsuffixlist import PublicSuffixList
 
+from orchestration.dbt_runner import dbt_command
 from orchestration.partitions import score_date_partitions
 from orchestration.resources import LeadscoreResource, connect
-from orchestration.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR, Settings
+from orchestration.settings import EXPECTATIONS_DIR, Settings
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuite
@@ -1064,34 +1064,6 @@ def format_flag_quality(results: Sequence[FlagQuality]) -> str:
             f"| {r.precision:.3f} | {r.recall:.3f} |"
         )
     return "\n".join(lines)
-
-
-def dbt_command(
-    settings: Settings, *args: str, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    """Run the dbt CLI of this venv against the settings' warehouse (outside Dagster).
-
-    With `check`, a failing dbt raises RuntimeError carrying dbt's output.
-    """
-    dbt = Path(sys.executable).parent / "dbt"
-    target = settings.warehouse_path.parent / "dbt_target"
-    cmd = [
-        str(dbt),
-        *args,
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(target / "logs"),
-    ]
-    env = {**os.environ, **settings.export_env()}
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    if check and result.returncode != 0:
-        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}")
-    return result
 
 
 def build_quality(settings: Settings, log: Log = print) -> None:

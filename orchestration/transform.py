@@ -2,9 +2,7 @@
 graph (sources -> raw ingestion assets), and the partitioned dbt assets."""
 
 import json
-import sys
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey
@@ -16,21 +14,12 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration.dbt_runner import dbt_executable
 from orchestration.partitions import one_date_per_run, score_date_partitions
 from orchestration.resources import LeadscoreResource
 from orchestration.settings import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-
-
-def dbt_executable() -> Path:
-    """The dbt beside this interpreter: works from cron/CI with no venv activated."""
-    candidate = Path(sys.executable).parent / "dbt"
-    if not candidate.exists():
-        raise FileNotFoundError(
-            f"dbt not found at {candidate}; install the project (make install) into this venv"
-        )
-    return candidate
 
 
 def dbt_resource() -> DbtCliResource:

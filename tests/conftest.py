@@ -3,17 +3,14 @@ under tmp_path, and runs the real dbt (as a subprocess) against them."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from orchestration.settings import DBT_PROJECT_DIR, Settings
-
-DBT = Path(sys.executable).parent / "dbt"
+from orchestration.dbt_runner import dbt_command
+from orchestration.settings import Settings
 
 
 @pytest.fixture
@@ -37,22 +34,7 @@ def run_dbt_command(
     settings: Settings, *args: str, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """Run the real dbt CLI against the settings' warehouse; fail with dbt's output."""
-    env = {**os.environ, **settings.export_env()}
-    # Each test's dbt artefacts go to its own folder so parallel tests do not clash.
-    target = settings.warehouse_path.parent / "dbt_target"
-    cmd = [
-        str(DBT),
-        *args,
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(target / "logs"),
-    ]
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    result = dbt_command(settings, *args, check=False)
     if check and result.returncode != 0:
         pytest.fail(
             f"dbt {' '.join(args)} failed:\n{result.stdout[-8000:]}\n{result.stderr[-4000:]}"

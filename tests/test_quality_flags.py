@@ -13,11 +13,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.dbt_runner import dbt_command
 from orchestration.ingest import load_landing
 from orchestration.quality import (
     build_quality,
     check_emails,
-    dbt_command,
     format_flag_quality,
     measure_flag_quality,
     update_email_checks,
