@@ -1,0 +1,177 @@
+"""The bench's two baselines (bench/baseline_duckdb.py, bench/baseline_pandas.py)
+agree with each other and with the project's published scores on a small
+generated landing set.
+
+The project comparison runs the real `leadscore run`. It fails when the
+pipeline fails; set LEADSCORE_BENCH_SKIP_PIPELINE=1 to skip that part
+explicitly (only while the pipeline is known to be broken).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.demo_data import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+LEADSCORE = Path(sys.executable).parent / "leadscore"
+SCORE_DATE = dt.date(2026, 6, 30)
+
+
+def _load(name: str):
+    """Import a bench script as a module (bench/ is scripts, not a package)."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being created
+    spec.loader.exec_module(module)
+    return module
+
+
+baseline_duckdb = _load("baseline_duckdb")
+baseline_pandas = _load("baseline_pandas")
+compare = _load("compare")
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("bench_landing")
+    generate(
+        root / "landing",
+        contacts=300,
+        seed=11,
+        end_date=SCORE_DATE,
+        file_format="parquet",
+        dirt=False,
+        truth_path=root / "truth" / "planted.parquet",
+    )
+    return root / "landing"
+
+
+def _agreement(sources: list[str], names: list[str], score_date: dt.date) -> list:
+    reports = compare.compare(sources, names, str(score_date), examples=5)
+    return reports
+
+
+def _assert_agree(reports: list) -> None:
+    failures = [r for r in reports if not r.agrees]
+    assert not failures, "\n" + compare.format_reports(reports)
+
+
+@pytest.mark.parametrize("score_date", [SCORE_DATE, SCORE_DATE - dt.timedelta(days=100)])
+def test_baselines_agree_with_each_other(landing: Path, tmp_path: Path, score_date: dt.date):
+    duck = baseline_duckdb.run(landing, str(score_date), tmp_path / "duckdb.parquet")
+    pand = baseline_pandas.run(landing, str(score_date), tmp_path / "pandas.parquet")
+    assert duck.rows == pand.rows > 0
+    reports = _agreement([duck.output, pand.output], ["duckdb", "pandas"], score_date)
+    _assert_agree(reports)
+    con = duckdb.connect()
+    stages = dict(
+        con.execute(
+            f"select stage, count(*) from read_parquet('{duck.output}') group by stage"
+        ).fetchall()
+    )
+    # a meaningful comparison: the sample has every stage but disqualified (no dirt, no flags)
+    assert {"cold", "warm", "mql"} <= stages.keys(), stages
+
+
+def test_baselines_agree_with_quality_flags(landing: Path, tmp_path: Path):
+    """Quarantined contacts and bot activities given as flag files change both alike."""
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    con = duckdb.connect()
+    con.execute(
+        f"copy (select contact_id from read_parquet('{landing}/crm/contacts.parquet') "
+        f"order by contact_id limit 20) to '{flags}/contact_flags.parquet' (format parquet)"
+    )
+    con.execute(
+        f"copy (select activity_id from read_parquet('{landing}/marketing/*.parquet') "
+        "where activity_type in ('demo_request', 'pricing_page_view') "
+        "order by activity_id limit 200) "
+        f"to '{flags}/activity_flags.parquet' (format parquet)"
+    )
+    plain = baseline_duckdb.run(landing, str(SCORE_DATE), tmp_path / "plain.parquet")
+    duck = baseline_duckdb.run(
+        landing, str(SCORE_DATE), tmp_path / "duckdb.parquet", flags_dir=flags
+    )
+    pand = baseline_pandas.run(
+        landing, str(SCORE_DATE), tmp_path / "pandas.parquet", flags_dir=flags
+    )
+    _assert_agree(_agreement([duck.output, pand.output], ["duckdb", "pandas"], SCORE_DATE))
+    disqualified = con.execute(
+        f"select count(distinct contact_id) from read_parquet('{duck.output}') "
+        "where stage = 'disqualified'"
+    ).fetchone()[0]
+    assert disqualified >= 20
+    changed = con.execute(
+        f"select count(*) from read_parquet('{plain.output}') as a "
+        f"join read_parquet('{duck.output}') as b using (contact_id, model_id) "
+        "where a.score <> b.score"
+    ).fetchone()[0]
+    assert changed > 0, "flagged bot activities must not score"
+
+
+def test_baselines_agree_with_the_project(landing: Path, tmp_path: Path):
+    """`leadscore run` on the same files publishes the scores both baselines compute."""
+    if os.environ.get("LEADSCORE_BENCH_SKIP_PIPELINE") == "1":
+        pytest.skip("LEADSCORE_BENCH_SKIP_PIPELINE=1: project comparison skipped on request")
+    state = tmp_path / "state"
+    env = {
+        **os.environ,
+        "LEADSCORE_LANDING_DIR": str(landing),
+        "LEADSCORE_WAREHOUSE_PATH": str(state / "warehouse.duckdb"),
+        "LEADSCORE_PUBLISH_PATH": str(state / "published" / "published.duckdb"),
+        "LEADSCORE_EXPORT_DIR": str(state / "published" / "parquet"),
+        "LEADSCORE_AUDIT_DIR": str(state / "audit"),
+        "DAGSTER_HOME": str(state / "dagster_home"),
+        "LEADSCORE_SCHEDULE_ENABLED": "0",
+    }
+    (state / "dagster_home").mkdir(parents=True)
+    run = subprocess.run(
+        [str(LEADSCORE), "run", "--date", str(SCORE_DATE)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert run.returncode == 0, f"leadscore run failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
+
+    # the project's quality heuristics' outputs are inputs of the baselines (bench/README.md)
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    con = duckdb.connect(str(state / "warehouse.duckdb"), read_only=True)
+    con.execute(
+        "copy (select distinct contact_id from intermediate.int_quality__contact_flags) "
+        f"to '{flags}/contact_flags.parquet' (format parquet)"
+    )
+    con.execute(
+        "copy (select distinct activity_id from intermediate.int_quality__activity_flags) "
+        f"to '{flags}/activity_flags.parquet' (format parquet)"
+    )
+    con.close()
+    published = tmp_path / "project.parquet"
+    con = duckdb.connect(str(state / "published" / "published.duckdb"), read_only=True)
+    con.execute(f"copy (select * from lead_scores) to '{published}' (format parquet)")
+    con.close()
+
+    duck = baseline_duckdb.run(
+        landing, str(SCORE_DATE), tmp_path / "duckdb.parquet", flags_dir=flags
+    )
+    pand = baseline_pandas.run(
+        landing, str(SCORE_DATE), tmp_path / "pandas.parquet", flags_dir=flags
+    )
+    reports = _agreement(
+        [str(published), duck.output, pand.output], ["project", "duckdb", "pandas"], SCORE_DATE
+    )
+    _assert_agree(reports)
