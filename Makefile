@@ -29,7 +29,7 @@ test: prepare
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint dbt_project/models
+	mkdir -p data && LEADSCORE_WAREHOUSE_PATH=$(CURDIR)/data/lint.duckdb $(BIN)/sqlfluff lint dbt_project/models
 
 # The Dagster UI: asset graph, checks, run history (same DAGSTER_HOME as `leadscore`).
 dev: prepare

@@ -32,7 +32,7 @@ renamed as (
 
         -- strings
         trim(account_name) as account_name,
-        lower(trim(domain)) as domain,
+        lower(trim(domain)) as domain,  -- noqa: RF04
         lower(trim(industry)) as industry,
         upper(trim(country)) as country,
 

@@ -34,7 +34,7 @@ renamed as (
 
         -- strings
         nullif(lower(trim(product_line)), '') as product_line,
-        lower(trim(stage)) as stage,
+        lower(trim(stage)) as stage,  -- noqa: RF04
 
         -- numerics
         amount,
