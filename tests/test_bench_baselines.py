@@ -4,7 +4,10 @@ generated landing set.
 
 The project comparison runs the real `leadscore run`. It fails when the
 pipeline fails; set LEADSCORE_BENCH_SKIP_PIPELINE=1 to skip that part
-explicitly (only while the pipeline is known to be broken).
+explicitly (only while the pipeline is known to be broken). The baseline
+tests take about 10 s; the project comparison takes what one `leadscore run`
+takes on 300 contacts (60 to 80 s on 2 cores, nearly all of it the pipeline's
+fixed cost: start-up, dbt parse, 279 dbt nodes).
 """
 
 from __future__ import annotations
