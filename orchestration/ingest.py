@@ -432,8 +432,16 @@ def _stage_file(
             row=0,
             column=missing[0],
         )
+    # The key is trimmed here, in the one pass that types the file, rather
+    # than by rewriting every staged row afterwards.
     select = ", ".join(
-        f"{_parse_expression(c, COLUMN_TYPES.get(c, TEXT))} as {_quote(c)}" for c in columns
+        (
+            f"trim({_parse_expression(c, TEXT)})"
+            if c == entity.key
+            else _parse_expression(c, COLUMN_TYPES.get(c, TEXT))
+        )
+        + f" as {_quote(c)}"
+        for c in columns
     )
     try:
         con.execute("drop table if exists incoming_text")
@@ -489,7 +497,6 @@ def _stage_file(
 
     con.execute("drop table if exists incoming")
     con.execute(f"create temp table incoming as select {select}, _source_row from incoming_text")
-    con.execute(f"update incoming set {_quote(entity.key)} = trim({_quote(entity.key)})")
     con.execute("drop table incoming_text")
     return columns
 
