@@ -14,14 +14,18 @@ from pathlib import Path
 import duckdb
 from dagster import ConfigurableResource
 
-from orchestration.settings import Settings
+from orchestration.settings import Settings, duckdb_memory_limit
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB connection with the session settings the project relies on."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    # The memory budget (LEADSCORE_DUCKDB_MEMORY_LIMIT) is set at open, so the
+    # buffer manager never grows past it; larger work spills to disk.
+    con = duckdb.connect(
+        str(path), read_only=read_only, config={"memory_limit": duckdb_memory_limit()}
+    )
     # Timestamps without an offset are UTC (SPEC section 2); never the host's zone.
     con.execute("set TimeZone = 'UTC'")
     return con
@@ -57,6 +61,7 @@ class LeadscoreResource(ConfigurableResource):
             audit_dir=Path(self.audit_dir),
             dagster_home=base.dagster_home,
             dbt_threads=base.dbt_threads,
+            duckdb_memory_limit=base.duckdb_memory_limit,
         )
 
     @contextmanager

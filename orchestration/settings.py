@@ -14,6 +14,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "2500MB"
 
 
 def _path(env: str, default: Path) -> Path:
@@ -35,6 +36,10 @@ class Settings:
     audit_dir: Path
     dagster_home: Path
     dbt_threads: int
+    # DuckDB's buffer budget per process (dbt's and ours): a DuckDB size such
+    # as "2500MB" or "8GB". Work beyond it spills to a temp folder beside the
+    # warehouse. Default kept under 4 GB in total with the orchestrator.
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -48,6 +53,7 @@ class Settings:
             audit_dir=_path("LEADSCORE_AUDIT_DIR", data / "audit"),
             dagster_home=_path("DAGSTER_HOME", data / "dagster_home"),
             dbt_threads=int(os.environ.get("LEADSCORE_DBT_THREADS", "2")),
+            duckdb_memory_limit=duckdb_memory_limit(),
         )
 
     def export_env(self) -> dict[str, str]:
@@ -57,4 +63,10 @@ class Settings:
             "LEADSCORE_WAREHOUSE_PATH": str(self.warehouse_path),
             "LEADSCORE_PUBLISH_PATH": str(self.publish_path),
             "LEADSCORE_DBT_THREADS": str(self.dbt_threads),
+            "LEADSCORE_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
         }
+
+
+def duckdb_memory_limit() -> str:
+    """LEADSCORE_DUCKDB_MEMORY_LIMIT, or the default budget."""
+    return os.environ.get("LEADSCORE_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
