@@ -271,8 +271,13 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _reader_sql(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, list[str]]:
-    """A DuckDB table function call reading every column of the file as text."""
+def _reader_sql(
+    con: duckdb.DuckDBPyConnection, path: Path
+) -> tuple[str, list[str], dict[str, str]]:
+    """A DuckDB table function call reading the file, its columns and their landed types.
+
+    CSV and JSON lines are read as text; Parquet keeps its own column types.
+    """
     suffix = path.suffix.lower()
     literal = _sql_string(str(path))
     if suffix == ".csv":
@@ -283,7 +288,7 @@ def _reader_sql(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, list[s
             "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
             "auto_detect = false)"
         )
-        return sql, columns
+        return sql, columns, dict.fromkeys(columns, "VARCHAR")
     if suffix == ".jsonl":
         try:
             described = con.execute(
@@ -293,12 +298,14 @@ def _reader_sql(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, list[s
             raise LandingError(path, f"not valid JSON lines: {_first_line(exc)}") from None
         columns = [row[0] for row in described]
         spec = "{" + ", ".join(f"{_sql_string(c)}: 'VARCHAR'" for c in columns) + "}"
-        return f"read_json({literal}, format = 'newline_delimited', columns = {spec})", columns
+        sql = f"read_json({literal}, format = 'newline_delimited', columns = {spec})"
+        return sql, columns, dict.fromkeys(columns, "VARCHAR")
     try:
         described = con.execute(f"describe select * from read_parquet({literal})").fetchall()
     except duckdb.Error as exc:
         raise LandingError(path, f"not a readable Parquet file: {_first_line(exc)}") from None
-    return f"read_parquet({literal})", [row[0] for row in described]
+    columns = [row[0] for row in described]
+    return f"read_parquet({literal})", columns, {row[0]: row[1] for row in described}
 
 
 def _first_line(exc: BaseException) -> str:
@@ -325,6 +332,32 @@ def _parse_expression(column: str, data_type: str) -> str:
             f"when lower({text}) in ({falses}) then false end"
         )
     return f"cast({q} as varchar)"
+
+
+#: Landed (Parquet) types whose values cast to the contract type exactly as their
+#: text form would parse, so they skip the text round trip and cannot be bad.
+#: Integers reach BIGINT through a double on the text route: only types that a
+#: double holds exactly are listed. REAL, DECIMAL, TIMESTAMP_NS, DATE and text
+#: take the text route.
+DIRECT_CASTS: dict[str, frozenset[str]] = {
+    TIMESTAMP: frozenset(("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS")),
+    BIGINT: frozenset(("TINYINT", "SMALLINT", "INTEGER", "UTINYINT", "USMALLINT", "UINTEGER")),
+    DOUBLE: frozenset(
+        ("DOUBLE", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
+    ),
+    BOOLEAN: frozenset(("BOOLEAN",)),
+}
+
+
+def _is_direct(data_type: str, landed_type: str) -> bool:
+    return landed_type.upper() in DIRECT_CASTS.get(data_type, frozenset())
+
+
+def _typed_expression(column: str, data_type: str, landed_type: str) -> str:
+    """SQL giving the contract-typed value of a column from its landed type."""
+    if _is_direct(data_type, landed_type):
+        return f"cast({_quote(column)} as {data_type})"
+    return _parse_expression(column, data_type)
 
 
 def _bad_value_condition(column: str, data_type: str) -> str:
@@ -419,11 +452,30 @@ def _ensure_table(con: duckdb.DuckDBPyConnection, entity: Entity, columns: list[
             )
 
 
-def _stage_file(
-    con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, display: str
-) -> list[str]:
-    """Read one file into temp table `incoming`, typed and validated; return its columns."""
-    reader, columns = _reader_sql(con, path)
+@dataclass(frozen=True)
+class Staged:
+    """A validated landing file, ready to merge."""
+
+    columns: list[str]
+    #: A relation with `_source_row` and the file's columns as landed.
+    source: str
+    #: The select list typing `source`'s columns to the contract.
+    select: str
+    rows: int
+    #: True when `source` reads the file itself (Parquet), not a staged copy.
+    reads_file: bool
+    #: The smallest and largest (trimmed) id: stored rows outside cannot match.
+    key_range: tuple[str | None, str | None] = (None, None)
+
+
+def _stage_file(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, display: str) -> Staged:
+    """Validate one file; return where its rows are and how to type them.
+
+    Parquet is read where it lies (its row numbers come from the reader), so
+    the file is never copied before the merge; CSV and JSON lines are copied
+    once, as text, into temp table `incoming_text`.
+    """
+    reader, columns, landed = _reader_sql(con, path)
     missing = [c for c in entity.required if c not in columns]
     if missing:
         raise LandingError(
@@ -438,93 +490,119 @@ def _stage_file(
         (
             f"trim({_parse_expression(c, TEXT)})"
             if c == entity.key
-            else _parse_expression(c, COLUMN_TYPES.get(c, TEXT))
+            else _typed_expression(c, COLUMN_TYPES.get(c, TEXT), landed[c])
         )
         + f" as {_quote(c)}"
         for c in columns
     )
-    try:
-        con.execute("drop table if exists incoming_text")
-        con.execute(
-            f"create temp table incoming_text as "
-            f"select row_number() over () as _source_row, * from {reader}"
+    # A file with columns named like the row number falls back to a staged copy.
+    clash = {"file_row_number", "_source_row"} & set(columns)
+    reads_file = path.suffix.lower() == ".parquet" and not clash
+    if reads_file:
+        # file_row_number is 0-based and counts rows in file order.
+        source = (
+            "(select file_row_number + 1 as _source_row, * exclude (file_row_number) "
+            f"from read_parquet({_sql_string(str(path))}, file_row_number = true))"
         )
+    else:
+        source = "incoming_text"
+        try:
+            con.execute("drop table if exists incoming_text")
+            con.execute(
+                f"create temp table incoming_text as "
+                f"select row_number() over () as _source_row, * from {reader}"
+            )
+        except duckdb.Error as exc:
+            raise LandingError(display, f"cannot be parsed: {_first_line(exc)}") from None
+
+    # One pass finds the first bad value of every column typed from text, the
+    # first missing id, and whether any id repeats. Columns cast directly from
+    # their Parquet type cannot hold a bad value.
+    key = _quote(entity.key)
+    typed = [c for c in columns if c in COLUMN_TYPES and not _is_direct(COLUMN_TYPES[c], landed[c])]
+    checks = [(c, COLUMN_TYPES[c], _bad_value_condition(c, COLUMN_TYPES[c])) for c in typed] + [
+        (entity.key, "key", f"nullif(trim(cast({key} as varchar)), '') is null")
+    ]
+    aggregates = ", ".join(
+        f"min(_source_row) filter (where {cond}), "
+        f"arg_min(cast({_quote(c)} as varchar), _source_row) filter (where {cond}), "
+        f"count(*) filter (where {cond})"
+        for c, _, cond in checks
+    )
+    try:
+        rows, distinct_keys, low, high, *found = con.execute(
+            "select count(*), count(distinct _key), min(_key), max(_key), "
+            f"{aggregates} from (select *, trim(cast({key} as varchar)) as _key from {source})"
+        ).fetchone()
     except duckdb.Error as exc:
         raise LandingError(display, f"cannot be parsed: {_first_line(exc)}") from None
-
-    # One pass finds the first bad value of every typed column.
-    typed = [c for c in columns if c in COLUMN_TYPES]
-    checks = [(c, COLUMN_TYPES[c], _bad_value_condition(c, COLUMN_TYPES[c])) for c in typed] + [
-        (entity.key, "key", f"nullif(trim(cast({_quote(entity.key)} as varchar)), '') is null")
-    ]
-    if checks:  # always true: the key is checked
-        aggregates = ", ".join(
-            f"min(_source_row) filter (where {cond}), "
-            f"arg_min(cast({_quote(c)} as varchar), _source_row) filter (where {cond}), "
-            f"count(*) filter (where {cond})"
-            for c, _, cond in checks
-        )
-        found = con.execute(f"select {aggregates} from incoming_text").fetchone()
-        for i, (column, kind, _) in enumerate(checks):
-            row, value, count = found[3 * i : 3 * i + 3]
-            if row is not None:
-                expected = "a non-empty id" if kind == "key" else EXPECTED[kind]
-                more = f" ({count - 1} more row(s) like it)" if count > 1 else ""
-                raise LandingError(
-                    display,
-                    f"value {value!r} is not {expected}{more}",
-                    row=int(row),
-                    column=column,
-                    value=value,
-                )
-    duplicate = con.execute(
-        f"""
-        select key, list(_source_row order by _source_row) as rows_
-        from (select trim({_quote(entity.key)}) as key, _source_row from incoming_text)
-        group by key having count(*) > 1
-        order by min(_source_row) limit 1
-        """
-    ).fetchone()
-    if duplicate:
-        key, rows = duplicate
+    for i, (column, kind, _) in enumerate(checks):
+        row, value, count = found[3 * i : 3 * i + 3]
+        if row is not None:
+            expected = "a non-empty id" if kind == "key" else EXPECTED[kind]
+            more = f" ({count - 1} more row(s) like it)" if count > 1 else ""
+            raise LandingError(
+                display,
+                f"value {value!r} is not {expected}{more}",
+                row=int(row),
+                column=column,
+                value=value,
+            )
+    if distinct_keys < rows:
+        key_value, dup_rows = con.execute(
+            f"""
+            select key, list(_source_row order by _source_row) as rows_
+            from (select trim(cast({key} as varchar)) as key, _source_row from {source})
+            group by key having count(*) > 1
+            order by min(_source_row) limit 1
+            """
+        ).fetchone()
         raise LandingError(
             display,
-            f"duplicate id {key!r} on rows {rows[:10]}; ids must be unique within a file",
-            row=int(rows[1]),
+            f"duplicate id {key_value!r} on rows {dup_rows[:10]}; ids must be unique within a file",
+            row=int(dup_rows[1]),
             column=entity.key,
-            value=key,
+            value=key_value,
         )
-
-    con.execute("drop table if exists incoming")
-    con.execute(f"create temp table incoming as select {select}, _source_row from incoming_text")
-    con.execute("drop table incoming_text")
-    return columns
+    return Staged(columns, source, select, int(rows), reads_file, (low, high))
 
 
 def _merge_incoming(
     con: duckdb.DuckDBPyConnection,
     entity: Entity,
-    columns: list[str],
+    staged: Staged,
     display: str,
     load_id: int,
 ) -> tuple[int, int]:
-    """Upsert temp table `incoming` into the raw table; return (upserted, kept_newer)."""
+    """Upsert a staged file into the raw table; return (upserted, kept_newer)."""
+    columns = staged.columns
     _ensure_table(con, entity, columns)
     key = _quote(entity.key)
-    has_updated = "updated_at" in columns
-    # Incoming loses only when both sides have updated_at and the stored one is newer.
-    losers = (
-        f"select i.{key} from incoming as i join {entity.table} as t on t.{key} = i.{key} "
-        "where t.updated_at > i.updated_at"
-        if has_updated
-        else "select null limit 0"
-    )
-    con.execute(f"create or replace temp table losers as {losers}")
-    kept_newer = con.execute("select count(*) from losers").fetchone()[0]
-    con.execute(
-        f"delete from {entity.table} where {key} in "
-        f"(select {key} from incoming where {key} not in (select * from losers))"
-    )
+    incoming = f"(select {staged.select}, _source_row from {staged.source})"
+    winners = ""
+    kept_newer = 0
+    # Into an empty table every row is new: nothing to compare or replace.
+    stored = con.execute(f"select exists (select 1 from {entity.table})").fetchone()[0]
+    if staged.rows and stored:
+        # Only stored ids within the file's id range can match; the range lets
+        # DuckDB skip the row groups of the raw table outside it.
+        in_range = f"t.{key} between ? and ?"
+        if "updated_at" in columns:
+            # Incoming loses only when both sides have updated_at and the stored one is newer.
+            con.execute(
+                f"create or replace temp table losers as select i.{key} "
+                f"from {incoming} as i join {entity.table} as t on t.{key} = i.{key} "
+                f"where {in_range} and t.updated_at > i.updated_at",
+                list(staged.key_range),
+            )
+            kept_newer = con.execute("select count(*) from losers").fetchone()[0]
+            if kept_newer:
+                winners = f"where {key} not in (select * from losers)"
+        con.execute(
+            f"delete from {entity.table} as t where {in_range} and t.{key} in "
+            f"(select {key} from {incoming} as i {winners})",
+            list(staged.key_range),
+        )
     column_list = ", ".join(_quote(c) for c in columns)
     con.execute(
         f"""
@@ -533,12 +611,13 @@ def _merge_incoming(
                {_sql_string(display)} as _source_file,
                cast(now() as timestamp) as _loaded_at,
                {load_id} as _load_id
-        from incoming
-        where {key} not in (select * from losers)
+        from {incoming} as i
+        {winners}
         """
     )
-    rows = con.execute("select count(*) from incoming").fetchone()[0]
-    return rows - kept_newer, kept_newer
+    if kept_newer:
+        con.execute("drop table losers")
+    return staged.rows - kept_newer, kept_newer
 
 
 def load_entity(
@@ -597,26 +676,35 @@ def load_entity(
                 result.files_skipped.append(display)
                 continue
             log(f"{entity.name}: reading {display} ({stat.st_size / 1e6:.1f} MB)")
-            columns = _stage_file(con, entity, path, display)
+            staged = _stage_file(con, entity, path, display)
+            con.execute("begin transaction")
+            try:
+                load_id = _log_load(con, entity, display, stat, sha, 0, 0)
+                upserted, kept = _merge_incoming(con, entity, staged, display, load_id)
+                rows = upserted + kept
+                con.execute(
+                    "update raw._load_log set row_count = ?, rows_upserted = ? where load_id = ?",
+                    [rows, upserted, load_id],
+                )
+                con.execute("commit")
+            except duckdb.Error as exc:
+                con.execute("rollback")
+                if not staged.reads_file:
+                    raise
+                # The merge is the first full read of a Parquet file: a column
+                # that cannot be decoded rejects the file, as in staging.
+                raise LandingError(display, f"cannot be parsed: {_first_line(exc)}") from None
+            except BaseException:
+                con.execute("rollback")
+                raise
+            finally:
+                con.execute("drop table if exists incoming_text")
         except LandingError as error:
             if error.file != display:
                 error = LandingError(display, error.message, error.row, error.column, error.value)
             _record_rejection(con, entity, display, sha, error)
             result.errors.append(error)
             continue
-        con.execute("begin transaction")
-        try:
-            load_id = _log_load(con, entity, display, stat, sha, 0, 0)
-            upserted, kept = _merge_incoming(con, entity, columns, display, load_id)
-            rows = upserted + kept
-            con.execute(
-                "update raw._load_log set row_count = ?, rows_upserted = ? where load_id = ?",
-                [rows, upserted, load_id],
-            )
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
         result.files_loaded.append(display)
         result.rows_in_files += rows
         result.rows_upserted += upserted

@@ -273,3 +273,136 @@ def test_staging_row_counts_equal_raw_distinct_ids(settings: Settings, landing: 
         assert phone_type == ("VARCHAR",)
     finally:
         con.close()
+
+
+def test_typed_parquet_loads_like_the_same_data_as_csv(settings: Settings, landing: Path, tmp_path):
+    """Parquet columns already of the contract type skip the text route: same rows as CSV."""
+    contacts = pa.table(
+        {
+            "contact_id": [" C1", "C2", "C3"],
+            "email": ["ana@acme.io", "bo@beta.com", None],
+            "created_at": pa.array(
+                [1767254400123456, 1767312000000000, None], pa.timestamp("us", tz="UTC")
+            ),
+            "email_opt_out": [True, False, None],
+            "updated_at": pa.array([1767312000000, None, 1767398400000], pa.timestamp("ms")),
+            "score": pa.array([1.5, None, 3], pa.float64()),
+        }
+    )
+    csv_text = (
+        "contact_id,email,created_at,email_opt_out,updated_at,score\n"
+        " C1,ana@acme.io,2026-01-01 08:00:00.123456,true,2026-01-02,1.5\n"
+        "C2,bo@beta.com,2026-01-02T00:00:00Z,false,,\n"
+        "C3,,,,2026-01-03,3.0\n"
+    )
+    accounts = pa.table(
+        {
+            "account_id": ["A1", "A2"],
+            "account_name": ["Acme", "Beta"],
+            "employee_count": pa.array([250, None], pa.int32()),
+            "annual_revenue": pa.array([1000000, 12], pa.int64()),
+        }
+    )
+    accounts_csv = (
+        "account_id,account_name,employee_count,annual_revenue\nA1,Acme,250,1000000\nA2,Beta,,12\n"
+    )
+
+    def loaded(table: str) -> list[tuple]:
+        return query(
+            settings,
+            f"select * exclude (_source_file, _loaded_at, _load_id) from {table} order by all",
+        )
+
+    (landing / "crm" / "contacts.csv").unlink()
+    (landing / "crm" / "accounts.csv").unlink()
+    pq.write_table(contacts, landing / "crm" / "contacts.parquet")
+    pq.write_table(accounts, landing / "crm" / "accounts.parquet")
+    load_landing(settings)
+    from_parquet = loaded("raw.crm_contacts"), loaded("raw.crm_accounts")
+
+    settings.warehouse_path.unlink()
+    (landing / "crm" / "contacts.parquet").unlink()
+    (landing / "crm" / "accounts.parquet").unlink()
+    write(landing / "crm" / "contacts.csv", csv_text)
+    write(landing / "crm" / "accounts.csv", accounts_csv)
+    load_landing(settings)
+    assert (loaded("raw.crm_contacts"), loaded("raw.crm_accounts")) == from_parquet
+    # The key is trimmed, row numbers count from 1, an extra double column is text.
+    assert query(
+        settings, "select contact_id, _source_row, score from raw.crm_contacts order by 2"
+    ) == [("C1", 1, "1.5"), ("C2", 2, None), ("C3", 3, "3.0")]
+
+
+PARQUET_BAD_FILES = [
+    pytest.param(
+        {
+            "contact_id": ["C8", "C9", "C10"],
+            "email": ["a@b.io", "c@d.io", "e@f.io"],
+            "created_at": ["2026-01-01", "2026-01-02", "yesterday"],
+            "updated_at": pa.array([0, 0, 0], pa.timestamp("us")),
+        },
+        r"crm/contacts.parquet, row 3, column 'created_at': value 'yesterday' is not an ISO 8601",
+        id="text-timestamp",
+    ),
+    pytest.param(
+        {
+            "contact_id": ["C8", " ", "C10"],
+            "email": ["a@b.io", "c@d.io", "e@f.io"],
+            "created_at": pa.array([0, 0, 0], pa.timestamp("us")),
+        },
+        r"crm/contacts.parquet, row 2, column 'contact_id': value ' ' is not a non-empty id",
+        id="empty-id",
+    ),
+    pytest.param(
+        {
+            "contact_id": ["C8", "C9", "C8 "],
+            "email": ["a@b.io", "c@d.io", "e@f.io"],
+            "created_at": pa.array([0, 0, 0], pa.timestamp("us")),
+        },
+        r"crm/contacts.parquet, row 3, column 'contact_id': duplicate id 'C8' on rows \[1, 3\]",
+        id="duplicate-id",
+    ),
+]
+
+
+@pytest.mark.parametrize(("columns", "message"), PARQUET_BAD_FILES)
+def test_bad_parquet_file_is_rejected_with_row_and_column(
+    settings: Settings, landing: Path, columns: dict, message: str
+):
+    load_landing(settings)
+    before = table_hash(settings, "raw.crm_contacts")
+    (landing / "crm" / "contacts.csv").unlink()
+    bad = landing / "crm" / "contacts.parquet"
+    pq.write_table(pa.table(columns), bad)
+    with pytest.raises(LoadFailed, match=message):
+        load_landing(settings)
+    assert table_hash(settings, "raw.crm_contacts") == before
+    assert bad.exists()
+    rejected = query(settings, "select source_file, source_row from audit.rejected_files")
+    assert rejected[-1][0] == "crm/contacts.parquet"
+
+
+def test_parquet_redelivery_upserts_by_updated_at(settings: Settings, landing: Path):
+    load_landing(settings)
+    (landing / "crm" / "contacts.csv").unlink()
+    pq.write_table(
+        pa.table(
+            {
+                "contact_id": ["C1", "C2", "C4"],
+                "email": ["ana.new@acme.io", "bo.old@beta.com", "dee@acme.io"],
+                "created_at": pa.array([0, 0, 0], pa.timestamp("us")),
+                "updated_at": pa.array(
+                    [1769904000000000, 1764547200000000, 1769904000000000], pa.timestamp("us")
+                ),
+            }
+        ),
+        landing / "crm" / "contacts.parquet",
+    )
+    loads = load_landing(settings)
+    assert (loads["crm_contacts"].rows_upserted, loads["crm_contacts"].rows_kept_newer) == (2, 1)
+    assert dict(query(settings, "select contact_id, email from raw.crm_contacts")) == {
+        "C1": "ana.new@acme.io",
+        "C2": "bo@beta.com",
+        "C3": "cy@beta.com",
+        "C4": "dee@acme.io",
+    }
