@@ -57,17 +57,31 @@ def mark_build(leadscore: LeadscoreResource, score_date: str, ready: bool, run_i
 
     Publishing reads this: a dbt build that failed half-way (a model built,
     a later test failed) must never be published, not even by a manual
-    materialisation of the publish asset.
+    materialisation of the publish asset. A complete build also records the
+    last load it has seen (`loaded_through`): the uniqueness test on the
+    activity ids then looks only at rows loaded after it.
     """
     with leadscore.warehouse() as con:
         con.execute("create schema if not exists audit")
         con.execute(
             "create table if not exists audit.dbt_builds ("
-            "run_id varchar, score_date date, is_complete boolean, recorded_at timestamp)"
+            "run_id varchar, score_date date, is_complete boolean, recorded_at timestamp, "
+            "loaded_through bigint)"
+        )
+        con.execute("alter table audit.dbt_builds add column if not exists loaded_through bigint")
+        has_log = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'raw' and table_name = '_load_log'"
+        ).fetchone()[0]
+        loaded_through = (
+            con.execute("select max(load_id) from raw._load_log").fetchone()[0]
+            if ready and has_log
+            else None
         )
         con.execute(
-            "insert into audit.dbt_builds values (?, cast(? as date), ?, cast(now() as timestamp))",
-            [run_id, score_date, ready],
+            "insert into audit.dbt_builds (run_id, score_date, is_complete, recorded_at, "
+            "loaded_through) values (?, cast(? as date), ?, cast(now() as timestamp), ?)",
+            [run_id, score_date, ready, loaded_through],
         )
 
 

@@ -329,3 +329,73 @@ def test_precision_and_recall_on_demo_data(tmp_path: Path):
         f"left join marts.contact_quality_flags as f on f.contact_id = l.id",
     )
     assert legit[0][0] > 20 and legit[0][1] == 0, legit
+
+
+def flag_rows(settings: Settings) -> list[tuple]:
+    return rows(
+        settings,
+        "select activity_id, contact_id, flag, detail "
+        "from intermediate.int_quality__activity_flags order by activity_id",
+    )
+
+
+def test_bot_flags_reevaluate_only_contacts_with_new_activities(tmp_path: Path):
+    """The flags table keeps unaffected contacts' rows and equals a full rebuild."""
+    settings = settings_in(tmp_path)
+    write_fixture_landing(settings.landing_dir)
+    load_landing(settings)
+    con = connect(settings.warehouse_path)
+    try:
+        load_reference_lists(con)
+        update_email_checks(con)
+    finally:
+        con.close()
+    build = ("build", "--select", *QUALITY_MODELS, "--vars", f"{{score_date: {SCORE_DATE}}}")
+    dbt_command(settings, *build)
+    before = dict((r[0], r[3]) for r in flag_rows(settings))
+    assert {"A02", "A12", "A13", "A14", "A09", "A10"} == set(before)
+
+    # A marker on an untouched contact's row shows whether rows are reused.
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute(
+            "update intermediate.int_quality__activity_flags set detail = 'kept' "
+            "where activity_id = 'A09'"
+        )
+    finally:
+        con.close()
+
+    # Day two: a send lands 2 s before C21's old click (A07 becomes a bot click),
+    # and A12 is re-delivered with the url of A13 (C25's burst drops to 2 urls).
+    write_csv(
+        settings.landing_dir / "marketing" / "activities_day2.csv",
+        ["activity_id", "contact_id", "activity_type", "campaign_id", "url", "user_agent",
+         "occurred_at"],
+        [
+            ["A30", "C21", "email_send", "K1", "", "", "2026-03-03T09:00:00Z"],
+            ["A12", "C25", "email_click", "K3", "https://v.io/2", CHROME,
+             "2026-03-05T08:00:00.100Z"],
+        ],
+    )  # fmt: skip
+    load_landing(settings)
+    dbt_command(settings, *build)
+    incremental = flag_rows(settings)
+    flagged = dict((r[0], r[3]) for r in incremental)
+    assert set(flagged) == {"A02", "A07", "A09", "A10"}
+    assert flagged["A07"].startswith("click_after_send: email_click 2.0 s after")
+    assert flagged["A09"] == "kept"  # C23 had no new activity: its rows were reused
+
+    # Any other code or rules fingerprint: every activity is evaluated again,
+    # and the result is what a full rebuild gives.
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute("update intermediate.int_quality__activity_flags set _rules_hash = 'old'")
+    finally:
+        con.close()
+    dbt_command(settings, *build)
+    reevaluated = flag_rows(settings)
+    dbt_command(settings, *build, "--full-refresh")
+    full = flag_rows(settings)
+    assert reevaluated == full
+    assert [r for r in incremental if r[0] != "A09"] == [r for r in full if r[0] != "A09"]
+    assert dict((r[0], r[3]) for r in full)["A09"] == before["A09"]

@@ -19,6 +19,7 @@ typed as (
             ['product_line', dbt.type_string()],
             ['user_agent', dbt.type_string()],
             ['occurred_at', dbt.type_timestamp()],
+            ['_load_id', dbt.type_bigint()],
         ]) }}
     from source
 
@@ -40,7 +41,10 @@ renamed as (
         user_agent,
 
         -- timestamps (UTC)
-        occurred_at
+        occurred_at,
+
+        -- lineage: the load (raw._load_log) that wrote the row
+        _load_id
 
     from typed
 

@@ -8,9 +8,22 @@
 -- into the SQL as constants, and matched against the distinct user agents
 -- only, in one pass: DuckDB compiles a constant pattern once, a pattern from a
 -- joined column once per row.
+--
+-- Every heuristic looks only at one contact's own activities, so a contact's
+-- flags change only when that contact gets new activities. The table keeps
+-- the rows of every other contact from its previous build and re-evaluates
+-- the contacts with an activity loaded since (stg _load_id above the
+-- _loaded_through the table was built with). A change of the three seeds or
+-- of this file (_rules_hash), a first build or --full-refresh re-evaluates
+-- every activity. Reading the previous rows of the table itself keeps it a
+-- plain table: no incremental state can drift from what a full build gives.
 -- depends_on: {{ ref('quality_scanner_user_agents') }}
+-- depends_on: {{ ref('quality_bot_thresholds') }}
+-- depends_on: {{ ref('quality_bot_activity_types') }}
 
 {%- set scanner_patterns = [] -%}
+{%- set rules_text = [model.raw_code] -%}
+{%- set previous = none -%}
 {%- if execute -%}
     {%- set seed_relation = load_relation(ref('quality_scanner_user_agents')) -%}
     {#- Missing only outside a build (compile, lint); a build seeds it first. -#}
@@ -18,12 +31,92 @@
         {%- set scanner_patterns = run_query(
             "select pattern_id, pattern from " ~ seed_relation ~ " order by pattern_id"
         ).rows -%}
+        {%- for seed in ['quality_bot_thresholds', 'quality_bot_activity_types', 'quality_scanner_user_agents'] -%}
+            {%- for row in run_query("select * from " ~ ref(seed) ~ " order by 1, 2").rows -%}
+                {%- do rules_text.append(seed ~ ':' ~ (row.values() | join('|'))) -%}
+            {%- endfor -%}
+        {%- endfor -%}
     {%- endif -%}
-{%- endif %}
+    {%- set existing = load_relation(this) if this is not none else none -%}
+    {%- if existing is not none and not flags.FULL_REFRESH -%}
+        {%- set existing_columns = adapter.get_columns_in_relation(existing) | map(attribute='name') | map('lower') | list -%}
+        {%- if '_loaded_through' in existing_columns and '_rules_hash' in existing_columns -%}
+            {%- set previous = existing -%}
+        {%- endif -%}
+    {%- endif -%}
+{%- endif -%}
+{%- set rules_hash = local_md5(rules_text | join('\n')) %}
 
 with
 
-activities as (
+all_activities as {{ cte_inlined() }} (
+
+    select
+        activity_id,
+        contact_id,
+        campaign_id,
+        activity_type,
+        url,
+        user_agent,
+        occurred_at,
+        _load_id
+    from {{ ref('stg_marketing__activities') }}
+
+),
+
+{% if previous is not none %}
+previous_rows as (
+
+    select
+        activity_id,
+        contact_id,
+        flag,
+        detail,
+        _loaded_through,
+        _rules_hash
+    from {{ previous }}
+
+),
+
+previous_build as (
+
+    select
+        -- an empty table or one built with other rules cannot be reused
+        coalesce(min(_loaded_through), -1) as loaded_through,
+        coalesce(min(case when _rules_hash = '{{ rules_hash }}' then 1 else 0 end), 0) = 1 as is_reusable
+    from previous_rows
+
+),
+
+reevaluated_contacts as (
+
+    select distinct all_activities.contact_id
+    from all_activities
+    cross join previous_build
+    where
+        all_activities._load_id is null  -- a row not written by the ingestion: always re-evaluated
+        or all_activities._load_id > previous_build.loaded_through
+        or not previous_build.is_reusable
+
+),
+
+kept_rows as (
+
+    select
+        previous_rows.activity_id,
+        previous_rows.contact_id,
+        previous_rows.flag,
+        previous_rows.detail
+    from previous_rows
+    cross join previous_build
+    where
+        previous_build.is_reusable
+        and previous_rows.contact_id not in (select reevaluated_contacts.contact_id from reevaluated_contacts)
+
+),
+{% endif %}
+
+activities as {{ cte_inlined() }} (
 
     select
         activity_id,
@@ -33,7 +126,10 @@ activities as (
         url,
         user_agent,
         occurred_at
-    from {{ ref('stg_marketing__activities') }}
+    from all_activities
+    {%- if previous is not none %}
+        where contact_id in (select reevaluated_contacts.contact_id from reevaluated_contacts)
+    {%- endif %}
 
 ),
 
@@ -56,28 +152,38 @@ heuristic_activity_types as (
 
 ),
 
--- heuristic click_after_send: each click with the latest send of the same
--- campaign to the same contact at or before it (a running max over time;
--- at equal times the send sorts first)
-send_and_click_events as (
+-- heuristic click_after_send: each click against the latest send of the
+-- same campaign to the same contact at or before it. The latest send is
+-- within the threshold exactly when some send is, so the sends in
+-- [click - threshold, click] are joined (an equi-join on contact and campaign,
+-- then the time range) instead of ordering every send and click of the year.
+sends as (
+
+    select
+        contact_id,
+        campaign_id,
+        occurred_at as sent_at
+    from activities
+    where
+        campaign_id is not null
+        and activity_type = 'email_send'
+
+),
+
+clicks as (
 
     select
         activity_id,
         contact_id,
         campaign_id,
         activity_type,
-        occurred_at,
-        case when activity_type = 'email_send' then occurred_at end as sent_at,
-        case when activity_type = 'email_send' then 0 else 1 end as event_order
+        occurred_at
     from activities
     where
         campaign_id is not null
-        and (
-            activity_type = 'email_send'
-            or activity_type in (
-                select heuristic_activity_types.activity_type from heuristic_activity_types
-                where heuristic_activity_types.heuristic = 'click_after_send'
-            )
+        and activity_type in (
+            select heuristic_activity_types.activity_type from heuristic_activity_types
+            where heuristic_activity_types.heuristic = 'click_after_send'
         )
 
 ),
@@ -85,18 +191,26 @@ send_and_click_events as (
 clicks_with_last_send as (
 
     select
-        activity_id,
-        contact_id,
-        campaign_id,
-        activity_type,
-        occurred_at,
-        event_order,
-        max(sent_at) over (
-            partition by contact_id, campaign_id
-            order by occurred_at asc, event_order asc
-            rows between unbounded preceding and current row
-        ) as last_sent_at
-    from send_and_click_events
+        clicks.activity_id,
+        clicks.contact_id,
+        clicks.campaign_id,
+        clicks.activity_type,
+        clicks.occurred_at,
+        max(sends.sent_at) as last_sent_at
+    from clicks
+    inner join sends
+        on
+            clicks.contact_id = sends.contact_id
+            and clicks.campaign_id = sends.campaign_id
+            and sends.sent_at <= clicks.occurred_at
+    cross join thresholds
+    where epoch(clicks.occurred_at) - epoch(sends.sent_at) <= thresholds.click_after_send_max_seconds
+    group by
+        clicks.activity_id,
+        clicks.contact_id,
+        clicks.campaign_id,
+        clicks.activity_type,
+        clicks.occurred_at
 
 ),
 
@@ -113,11 +227,6 @@ click_after_send as (
         || ' (threshold ' || cast(thresholds.click_after_send_max_seconds as varchar) || ' s)' as detail
     from clicks_with_last_send
     cross join thresholds
-    where
-        clicks_with_last_send.event_order = 1
-        and clicks_with_last_send.last_sent_at is not null
-        and epoch(clicks_with_last_send.occurred_at) - epoch(clicks_with_last_send.last_sent_at)
-        <= thresholds.click_after_send_max_seconds
 
 ),
 
@@ -245,7 +354,7 @@ distinct_hits as (
 ),
 
 -- one row per activity: several heuristics share the detail
-final as (
+evaluated_rows as (
 
     select
         activity_id,
@@ -255,6 +364,24 @@ final as (
     from distinct_hits
     group by activity_id, contact_id
 
+),
+
+final as (
+
+    select * from evaluated_rows
+    {%- if previous is not none %}
+        union all
+        select * from kept_rows
+    {%- endif %}
+
 )
 
-select * from final
+select
+    final.activity_id,
+    final.contact_id,
+    final.flag,
+    final.detail,
+    -- the build's bookkeeping: the last load it has seen and its rules
+    (select coalesce(max(all_activities._load_id), -1) from all_activities) as _loaded_through,
+    cast('{{ rules_hash }}' as {{ dbt.type_string() }}) as _rules_hash
+from final

@@ -1,19 +1,17 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='model_id',
-        on_schema_change='append_new_columns',
-        post_hook="delete from {{ this }} where score_date < (select max(kept.score_date) from {{ this }} as kept)",
-    )
-}}
-
 -- The breakdown of the current scores (lead_scores), one row per contact x
 -- model x component with non-zero points; per contact and model the points
 -- sum exactly to lead_scores.score. A run whose score date is the latest in
--- lead_score_history replaces each model's rows; a backfill of an older date
--- selects nothing, so the table keeps matching lead_scores. The post-hook
--- drops rows older than the newest date (a model deactivated since then).
+-- lead_score_history writes the day's components (a model deactivated since
+-- has no rows any more); a backfill of an older date keeps the previous rows
+-- of the table, so it keeps matching lead_scores. A plain table rebuilt each
+-- run: writing tens of millions of new rows is cheaper than deleting the old
+-- ones first.
+
+{%- set previous = none -%}
+{#- `this` is none inside dbt unit tests: they see only their given rows. -#}
+{%- if execute and not flags.FULL_REFRESH and this is not none -%}
+    {%- set previous = load_relation(this) -%}
+{%- endif %}
 
 with
 
@@ -50,3 +48,18 @@ select
 from components
 cross join latest_score_date
 where {{ score_date() }} >= latest_score_date.score_date
+{%- if previous is not none %}
+
+union all
+
+select
+    previous.contact_id,
+    previous.model_id,
+    previous.score_date,
+    previous.component_type,
+    previous.component_id,
+    previous.points
+from {{ previous }} as previous
+cross join latest_score_date
+where {{ score_date() }} < latest_score_date.score_date
+{%- endif %}

@@ -1,0 +1,83 @@
+"""The uniqueness test on activity ids checks only rows loaded after the last
+complete build (audit.dbt_builds.loaded_through), each against the whole table;
+without that bookkeeping it checks every row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_quality_flags import settings_in, write_fixture_landing
+
+from orchestration.dbt_runner import dbt_command
+from orchestration.ingest import load_landing
+from orchestration.resources import connect
+
+TEST = "unique_in_new_loads_stg_marketing__activities_activity_id"
+
+
+def execute(settings, *statements: str) -> None:
+    con = connect(settings.warehouse_path)
+    try:
+        for statement in statements:
+            con.execute(statement)
+    finally:
+        con.close()
+
+
+def check(settings) -> tuple[bool, str]:
+    result = dbt_command(settings, "test", "--select", TEST, check=False)
+    return result.returncode == 0, result.stdout
+
+
+@pytest.fixture
+def loaded(tmp_path: Path):
+    settings = settings_in(tmp_path)
+    write_fixture_landing(settings.landing_dir)
+    load_landing(settings)
+    dbt_command(settings, "run", "--select", "stg_marketing__activities")
+    return settings
+
+
+def repeat_an_id(settings, load_id: int) -> None:
+    """A second row for activity A01, as if written by load `load_id`."""
+    execute(
+        settings,
+        "insert into raw.marketing_activities by name "
+        f"select * replace ({load_id} as _load_id) from raw.marketing_activities "
+        "where activity_id = 'A01'",
+    )
+
+
+def record_build(settings, loaded_through: int) -> None:
+    execute(
+        settings,
+        "create schema if not exists audit",
+        "create table audit.dbt_builds (run_id varchar, score_date date, "
+        "is_complete boolean, recorded_at timestamp, loaded_through bigint)",
+        "insert into audit.dbt_builds values "
+        f"('r1', date '2026-03-31', true, cast(now() as timestamp), {loaded_through})",
+    )
+
+
+def test_without_bookkeeping_every_row_is_checked(loaded):
+    repeat_an_id(loaded, load_id=1)
+    ok, output = check(loaded)
+    assert not ok, output
+
+
+def test_a_new_row_repeating_an_old_id_fails(loaded):
+    record_build(loaded, loaded_through=10)
+    ok, output = check(loaded)
+    assert ok, output
+    repeat_an_id(loaded, load_id=11)  # loaded after the build: checked
+    ok, output = check(loaded)
+    assert not ok, output
+    assert "Got 1 result" in output
+
+
+def test_rows_checked_at_an_earlier_build_are_not_grouped_again(loaded):
+    record_build(loaded, loaded_through=10)
+    repeat_an_id(loaded, load_id=5)  # only possible by writing raw by hand
+    ok, output = check(loaded)
+    assert ok, output
