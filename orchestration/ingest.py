@@ -530,9 +530,13 @@ def _stage_file(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, disp
         for c, _, cond in checks
     )
     try:
+        # Distinct hashes: cheaper than distinct strings; a collision only
+        # costs the exact duplicate query below.
+        needed = ", ".join(_quote(c) for c in dict.fromkeys([*typed, entity.key]))
         rows, distinct_keys, low, high, *found = con.execute(
-            "select count(*), count(distinct _key), min(_key), max(_key), "
-            f"{aggregates} from (select *, trim(cast({key} as varchar)) as _key from {source})"
+            "select count(*), count(distinct hash(_trimmed_key)), min(_trimmed_key), "
+            f"max(_trimmed_key), {aggregates} from (select _source_row, {needed}, "
+            f"trim(cast({key} as varchar)) as _trimmed_key from {source})"
         ).fetchone()
     except duckdb.Error as exc:
         raise LandingError(display, f"cannot be parsed: {_first_line(exc)}") from None
@@ -548,8 +552,9 @@ def _stage_file(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, disp
                 column=column,
                 value=value,
             )
+    duplicate = None
     if distinct_keys < rows:
-        key_value, dup_rows = con.execute(
+        duplicate = con.execute(
             f"""
             select key, list(_source_row order by _source_row) as rows_
             from (select trim(cast({key} as varchar)) as key, _source_row from {source})
@@ -557,6 +562,8 @@ def _stage_file(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, disp
             order by min(_source_row) limit 1
             """
         ).fetchone()
+    if duplicate:
+        key_value, dup_rows = duplicate
         raise LandingError(
             display,
             f"duplicate id {key_value!r} on rows {dup_rows[:10]}; ids must be unique within a file",
