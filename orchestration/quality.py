@@ -20,15 +20,18 @@ reports the precision and recall of every flag against the generator's truth.
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import math
+import multiprocessing
 import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +74,17 @@ CHECK_FAILURES_TABLE = "audit.check_failures"
 BATCH_HISTORY_TABLE = "audit.batch_history"
 #: How many failing ids a check puts in its Dagster metadata (all are in the audit table).
 METADATA_SAMPLE = 20
+#: Per check: the raw `_load_id` its failing rows in CHECK_FAILURES_TABLE cover.
+CHECK_WATERMARKS_TABLE = "audit.check_watermarks"
+#: Per reference check: the reference keys its last run compared with.
+CHECK_REFERENCE_KEYS_TABLE = "audit.check_reference_keys"
+#: Bump when the SQL of a row-level check changes: every check then scans in full once.
+INCREMENTAL_VERSION = 1
+#: "1" forces a full scan of every row-level check (otherwise only new rows are scanned).
+FULL_SCAN_ENV = "LEADSCORE_GX_FULL_SCAN"
+#: A row-level check scans in full when its last full scan is older than this many days.
+FULL_SCAN_EVERY_DAYS_ENV = "LEADSCORE_GX_FULL_SCAN_EVERY_DAYS"
+FULL_SCAN_EVERY_DAYS = 7
 
 Log = Callable[[str], None]
 
@@ -84,8 +98,13 @@ def _quiet(_: str) -> None:
 
 #: Re-check every cached email when the validator changes.
 VALIDATOR_VERSION = f"email-validator {email_validator.__version__}"
-#: Emails validated and written per batch.
-EMAIL_BATCH_SIZE = 50_000
+#: Emails validated per task (in process, or handed to one worker process).
+EMAIL_BATCH_SIZE = 20_000
+#: Fewer pending emails than this are validated in process: starting worker
+#: processes (each imports this module, ~2 s) would cost more than it saves.
+EMAIL_PARALLEL_MIN = 20_000
+#: Worker processes for the email checks; default: the CPUs this process may use.
+EMAIL_WORKERS_ENV = "LEADSCORE_EMAIL_WORKERS"
 
 
 @dataclass(frozen=True)
@@ -105,12 +124,21 @@ def _public_suffixes() -> PublicSuffixList:
     return PublicSuffixList()
 
 
+# Emails share few domains (company and free-mail domains), so the per-domain
+# answers are cached: pure functions of the domain, bounded caches.
+@lru_cache(maxsize=65_536)
 def _special_use_suffix(domain: str) -> str | None:
     """The IANA special-use name (test, invalid, localhost ...) the domain is or ends in."""
     for name in email_validator.SPECIAL_USE_DOMAIN_NAMES:
         if domain == name or domain.endswith("." + name):
             return name
     return None
+
+
+@lru_cache(maxsize=65_536)
+def _registrable_domain(domain: str) -> str | None:
+    """The registrable domain (public suffix + one label) per the Public Suffix List."""
+    return _public_suffixes().privatesuffix(domain)
 
 
 def check_email(email_normalized: str) -> EmailCheck:
@@ -135,8 +163,69 @@ def check_email(email_normalized: str) -> EmailCheck:
         is_valid, reason = True, None
     except EmailNotValidError as exc:
         is_valid, reason = False, str(exc)
-    registrable = _public_suffixes().privatesuffix(email_domain) if email_domain else None
+    registrable = _registrable_domain(email_domain) if email_domain else None
     return EmailCheck(email_normalized, is_valid, reason, email_domain, registrable)
+
+
+#: One batch of verdicts, column by column (cheap to send back from a worker):
+#: is_valid_syntax, invalid_reason, email_domain, registrable_domain.
+EmailColumns = tuple[list[bool], list[str | None], list[str | None], list[str | None]]
+
+
+def check_email_batch(emails: Sequence[str]) -> EmailColumns:
+    """`check_email` over a batch, as columns (the task a worker process runs)."""
+    checks = [check_email(email) for email in emails]
+    return (
+        [c.is_valid_syntax for c in checks],
+        [c.invalid_reason for c in checks],
+        [c.email_domain for c in checks],
+        [c.registrable_domain for c in checks],
+    )
+
+
+def email_workers(environ: Mapping[str, str] | None = None) -> int:
+    """How many processes validate emails: LEADSCORE_EMAIL_WORKERS, else the usable CPUs."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(EMAIL_WORKERS_ENV, "").strip()
+    if raw:
+        try:
+            workers = int(raw)
+        except ValueError:
+            raise ValueError(f"{EMAIL_WORKERS_ENV}={raw!r} is not a whole number") from None
+        return max(1, workers)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _email_check_batches(
+    pending: Sequence[str], workers: int
+) -> Iterator[tuple[Sequence[str], EmailColumns]]:
+    """(emails, verdicts) per batch of EMAIL_BATCH_SIZE, in order.
+
+    Email validation is pure Python (the GIL allows one core per process), so
+    a large backlog (the first run over a full CRM: ~1M emails) is spread over
+    worker processes. They are started with "spawn": the Dagster run process
+    has threads, and forking a threaded process can deadlock. Workers only
+    validate strings; they never open the warehouse. A small backlog (the
+    daily case) stays in process.
+    """
+    batches = [pending[i : i + EMAIL_BATCH_SIZE] for i in range(0, len(pending), EMAIL_BATCH_SIZE)]
+    if workers <= 1 or len(pending) <= EMAIL_PARALLEL_MIN:
+        for batch in batches:
+            yield batch, check_email_batch(batch)
+        return
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(batches)), mp_context=multiprocessing.get_context("spawn")
+    )
+    try:
+        # map keeps the batch order; the caller writes each batch while the
+        # workers compute the next ones (inserting is fast, results do not pile up).
+        yield from zip(batches, pool.map(check_email_batch, batches), strict=True)
+    finally:
+        # On an error in the caller, queued batches are dropped, not computed.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def ensure_email_checks_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -201,16 +290,19 @@ def update_email_checks(con: duckdb.DuckDBPyConnection, log: Log = _quiet) -> Em
         ).fetchall()
     ]
     invalid = 0
-    for start in range(0, len(pending), EMAIL_BATCH_SIZE):
-        checks = [check_email(email) for email in pending[start : start + EMAIL_BATCH_SIZE]]
-        invalid += sum(not c.is_valid_syntax for c in checks)
+    done = 0
+    workers = email_workers()
+    if workers > 1 and len(pending) > EMAIL_PARALLEL_MIN:
+        log(f"email checks: {len(pending)} email(s) to validate in {workers} worker processes")
+    for emails, (valid, reasons, domains, registrable) in _email_check_batches(pending, workers):
+        invalid += valid.count(False)
         batch = pa.table(
             {
-                "email_normalized": pa.array([c.email_normalized for c in checks], pa.string()),
-                "is_valid_syntax": pa.array([c.is_valid_syntax for c in checks], pa.bool_()),
-                "invalid_reason": pa.array([c.invalid_reason for c in checks], pa.string()),
-                "email_domain": pa.array([c.email_domain for c in checks], pa.string()),
-                "registrable_domain": pa.array([c.registrable_domain for c in checks], pa.string()),
+                "email_normalized": pa.array(emails, pa.string()),
+                "is_valid_syntax": pa.array(valid, pa.bool_()),
+                "invalid_reason": pa.array(reasons, pa.string()),
+                "email_domain": pa.array(domains, pa.string()),
+                "registrable_domain": pa.array(registrable, pa.string()),
             }
         )
         con.register("email_check_batch", batch)
@@ -227,7 +319,9 @@ def update_email_checks(con: duckdb.DuckDBPyConnection, log: Log = _quiet) -> Em
             )
         finally:
             con.unregister("email_check_batch")
-        log(f"email checks: {min(start + EMAIL_BATCH_SIZE, len(pending))}/{len(pending)} checked")
+        done += len(emails)
+        if done == len(pending) or done % (5 * EMAIL_BATCH_SIZE) == 0:
+            log(f"email checks: {done}/{len(pending)} checked")
     cached = con.execute("select count(*) from quality.email_checks").fetchone()[0]
     return EmailCheckSummary(len(pending), invalid, stale, cached)
 
@@ -408,7 +502,8 @@ def _sql_literal(value: Any) -> str:
 
 
 def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create audit.check_failures and audit.batch_history."""
+    """Create audit.check_failures, audit.batch_history and the incremental state
+    (audit.check_watermarks, audit.check_reference_keys)."""
     con.execute("create schema if not exists audit")
     con.execute(
         f"""
@@ -438,6 +533,93 @@ def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    con.execute(
+        f"""
+        create table if not exists {CHECK_WATERMARKS_TABLE} (
+            entity varchar not null,
+            check_name varchar not null,
+            config_hash varchar not null,
+            load_id bigint not null,
+            reference_load_id bigint,
+            bounds varchar,
+            full_scan_at timestamp not null,
+            run_id varchar not null,
+            checked_at timestamp not null
+        )
+        """
+    )
+    con.execute(
+        f"""
+        create table if not exists {CHECK_REFERENCE_KEYS_TABLE} (
+            entity varchar not null,
+            check_name varchar not null,
+            key varchar not null
+        )
+        """
+    )
+
+
+def _column_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Column name -> DuckDB type of a `schema.table` (empty when it does not exist)."""
+    schema, name = table.split(".")
+    return dict(
+        con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()
+    )
+
+
+def _load_id_state(
+    con: duckdb.DuckDBPyConnection, table: str, types: Mapping[str, str], positions: bool = True
+) -> tuple[int | None, bool]:
+    """(max `_load_id`, whether every row has a load id and, with `positions`,
+    a source file and row): what incremental checks need. The counts come from
+    the column statistics (no scan)."""
+    needed = ["_load_id", *(("_source_file", "_source_row") if positions else ())]
+    if not all(c in types for c in needed):
+        return None, False
+    nulls = ", ".join(f"count(*) - count({c})" for c in needed)
+    row = con.execute(f"select coalesce(max(_load_id), 0), {nulls} from {table}").fetchone()
+    return row[0], not any(row[1:])
+
+
+def _full_scan_every_days(environ: Mapping[str, str]) -> float:
+    raw = environ.get(FULL_SCAN_EVERY_DAYS_ENV, "").strip()
+    try:
+        return float(raw) if raw else float(FULL_SCAN_EVERY_DAYS)
+    except ValueError:
+        raise SuiteError(f"{FULL_SCAN_EVERY_DAYS_ENV}={raw!r} is not a number") from None
+
+
+def _encode_bounds(bounds: tuple[Any, Any] | None) -> str | None:
+    if bounds is None:
+        return None
+
+    def encode(value: Any) -> Any:
+        return {"timestamp": value.isoformat()} if isinstance(value, datetime) else value
+
+    return json.dumps([encode(b) for b in bounds])
+
+
+def _bounds_widened(stored: str | None, bounds: tuple[Any, Any]) -> bool:
+    """Whether the interval `bounds` contains the stored one (a row inside the old
+    interval is inside the new one); None is unbounded."""
+    if stored is None:
+        return False
+
+    def decode(value: Any) -> Any:
+        return datetime.fromisoformat(value["timestamp"]) if isinstance(value, dict) else value
+
+    old_low, old_high = (decode(v) for v in json.loads(stored))
+    low, high = bounds
+    try:
+        if low is not None and (old_low is None or low > old_low):
+            return False
+        return not (high is not None and (old_high is None or high < old_high))
+    except TypeError:  # a bound changed type: the check changed
+        return False
 
 
 class _SuiteRun:
@@ -451,6 +633,7 @@ class _SuiteRun:
         run_id: str,
         now: datetime,
         environ: Mapping[str, str],
+        full_scan: bool = False,
     ) -> None:
         self.con = con
         self.entity = entity
@@ -461,18 +644,18 @@ class _SuiteRun:
         meta = suite.meta or {}
         self.table = meta.get("table", f"raw.{entity}")
         self.id_column = meta["id_column"]
-        schema, name = self.table.split(".")
-        self.columns = {
-            row[0]
-            for row in con.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = ? and table_name = ?",
-                [schema, name],
-            ).fetchall()
-        }
+        self.column_types = _column_types(con, self.table)
+        self.columns = set(self.column_types)
         if not self.columns:
             raise SuiteError(f"{self.table} does not exist; load the landing files first")
         self.row_count = con.execute(f"select count(*) from {self.table}").fetchone()[0]
+        # Row-level checks rescan only rows loaded since their watermark when every
+        # row carries its load id and landing position (see _column_map).
+        self.full_scan = full_scan
+        self.max_load_id, self.incremental = _load_id_state(con, self.table, self.column_types)
+        self._failing_rows_ready = False
+        #: How each row-level check scanned ("full" or "incremental: N rows"), for the log.
+        self.scans: dict[str, str] = {}
 
     # -- helpers ------------------------------------------------------------
 
@@ -558,9 +741,19 @@ class _SuiteRun:
         unexpected_condition: str,
         extra_observed: dict[str, Any] | None = None,
         from_sql: str | None = None,
+        *,
+        unique: bool = False,
+        bounds: tuple[Any, Any] | None = None,
+        reference: dict[str, str] | None = None,
     ) -> CheckOutcome:
-        """A per-row expectation: unexpected rows among the non-null values, with `mostly`."""
+        """A per-row expectation: unexpected rows among the non-null values, with `mostly`.
+
+        `unique`, `bounds` (the resolved bounds of a between) and `reference`
+        ({table, column, value}: an anti join) say how the check may be run on
+        the new rows only; the failing rows are the same either way.
+        """
         if column not in self.columns:
+            self._forget(expectation.meta["check_name"])
             return self._missing_column(expectation, column)
         name = expectation.meta["check_name"]
         q = f"t.{_quote(column)}"
@@ -569,9 +762,68 @@ class _SuiteRun:
             f"select {self._locator()}, cast({q} as varchar) as value "
             f"from {source} where {unexpected_condition}"
         )
+        config_hash = self._config_hash(expectation, column, reference)
+        encoded_bounds = _encode_bounds(bounds)
+        ref_state = self._reference_state(reference) if reference is not None else None
+        plan = self._incremental_plan(name, config_hash, bounds, reference, ref_state)
+        if plan is None:
+            self.scans[name] = "full scan"
+            full_scan_at = self.now
+        else:
+            since, full_scan_at, _ = plan
+            scope = self._build_scope(name, column, since, unique, reference)
+            self.scans[name] = f"incremental: {scope} row(s) new since _load_id {since} or failing"
+            # The judged rows, fetched by rowid (cheap), with the columns the SQL reads.
+            needed = [
+                c for c in (self.id_column, "_source_file", "_source_row") if c in self.columns
+            ]
+            needed_sql = ", ".join(_quote(c) for c in dict.fromkeys([*needed, column]))
+            self.con.execute(
+                f"create or replace temp table gx_rows as select {needed_sql} "
+                f"from {self.table} where rowid in (select rid from gx_scope)"
+            )
+            source = "gx_rows as t"
+            if unique:
+                # Every row holding a value seen in the scope is in it: count there.
+                cq = _quote(column)
+                unexpected_condition = (
+                    f"{q} in (select {cq} from gx_rows group by {cq} having count(*) > 1)"
+                )
+            if reference is not None:
+                source += (
+                    f" anti join {reference['table']} as r "
+                    f"on r.{_quote(reference['column'])} = {reference['value']}"
+                )
+            rows_sql = (
+                f"select {self._locator()}, cast({q} as varchar) as value "
+                f"from {source} where {unexpected_condition}"
+            )
+        # No watermark while the failing rows are rewritten: a crash in between
+        # leaves the check without one, and its next run scans in full.
+        self._forget(name, keep_reference_keys=True)
         unexpected = self._record_failures(expectation, column, rows_sql)
+        if reference is not None and ref_state is not None:
+            self._update_reference_keys(name, reference, ref_state, plan)
+        if self.incremental:
+            self.con.execute(
+                f"insert into {CHECK_WATERMARKS_TABLE} values "
+                "(?, ?, ?, ?, ?, ?, ?, ?, cast(now() as timestamp))",
+                [
+                    self.entity,
+                    name,
+                    config_hash,
+                    self.max_load_id,
+                    ref_state[0] if ref_state is not None else None,
+                    encoded_bounds,
+                    full_scan_at,
+                    self.run_id,
+                ],
+            )
+        for temp in ("gx_scope", "gx_rows", "gx_removed_keys"):
+            self.con.execute(f"drop table if exists {temp}")
+        # count(col) comes from the column statistics: the whole-table counts are cheap.
         element_count, missing = self.con.execute(
-            f"select count(*), count(*) filter (where {q} is null) from {self.table} as t"
+            f"select count(*), count(*) - count({q}) from {self.table} as t"
         ).fetchone()
         spec = (expectation.meta or {}).get("threshold") or {}
         mostly = (
@@ -607,6 +859,233 @@ class _SuiteRun:
             failing_sample=self._sample(name),
             observed=observed,
         )
+
+    # -- incremental row-level checks ----------------------------------------
+    #
+    # A row-level check's failing rows in audit.check_failures are kept with a
+    # watermark: the largest raw `_load_id` they cover. Ingestion gives every
+    # inserted or upserted row its file's new `_load_id`, so the rows not
+    # loaded since the watermark are exactly the rows the last run judged,
+    # unchanged. The next run rescans only
+    #   * the rows loaded since the watermark (`_load_id` > watermark),
+    #   * the rows that failed last time and still exist (matched by source
+    #     file and row; a failing row may pass now),
+    #   * for unique: every row sharing a value with those rows (a new row can
+    #     make an old value a duplicate),
+    #   * for a reference check: the rows whose value is a reference key that
+    #     disappeared since (the keys are kept in audit.check_reference_keys),
+    # then replaces all the check's failing rows with the failing rows among
+    # them. A row outside that set passed last time and still passes:
+    #   * not null, in a literal set: its value did not change, nor did the
+    #     check (a hash of the kwargs, column types and SQL version is kept);
+    #   * between: its value did not change and the bounds did not narrow. The
+    #     upper bound max_allowed_timestamp (now + skew) only grows as time
+    #     passes; a run with an earlier `now` or a smaller skew narrows it,
+    #     and then the check scans in full;
+    #   * reference: no key it matched has disappeared (else it is rescanned).
+    # A full scan happens on the first run, when the watermark is missing,
+    # the check changed, the table has rows without load id or landing
+    # position, LEADSCORE_GX_FULL_SCAN=1, or the last full scan is older
+    # than LEADSCORE_GX_FULL_SCAN_EVERY_DAYS (default 7; 0: never): a table
+    # edited in place without a new `_load_id` (a manual fix) is caught then.
+
+    def _config_hash(
+        self, expectation: "Expectation", column: str, reference: dict[str, str] | None
+    ) -> str:
+        """Everything a row's verdict depends on besides its value and the bounds."""
+        kwargs = {
+            key: value
+            for key, value in expectation.configuration.kwargs.items()
+            # mostly changes the verdict on the table, never which rows fail.
+            if key not in ("mostly", "result_format", "catch_exceptions", "include_config")
+        }
+        meta = expectation.meta or {}
+        doc = {
+            "version": INCREMENTAL_VERSION,
+            "type": expectation.expectation_type,
+            "table": self.table,
+            "id_column": self.id_column,
+            "kwargs": kwargs,
+            "normalize": meta.get("normalize"),
+            "reference": reference,
+            "column_type": self.column_types.get(column),
+            "id_type": self.column_types.get(self.id_column),
+        }
+        text = json.dumps(doc, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def _reference_state(self, reference: dict[str, str]) -> tuple[int, str] | None:
+        """(max _load_id, column type) of a reference table that allows incremental runs."""
+        types = _column_types(self.con, reference["table"])
+        max_load_id, ok = _load_id_state(self.con, reference["table"], types, positions=False)
+        if not ok or max_load_id is None:
+            return None
+        return max_load_id, types.get(reference["column"], "")
+
+    def _incremental_plan(
+        self,
+        name: str,
+        config_hash: str,
+        bounds: tuple[Any, Any] | None,
+        reference: dict[str, str] | None,
+        ref_state: tuple[int, str] | None,
+    ) -> tuple[int, datetime, int | None] | None:
+        """(watermark, time of the last full scan, reference watermark) when the
+        check may rescan only what changed; None when it must scan the whole table."""
+        if self.full_scan or not self.incremental:
+            return None
+        row = self.con.execute(
+            f"""
+            select config_hash, load_id, reference_load_id, bounds, full_scan_at
+            from {CHECK_WATERMARKS_TABLE} where entity = ? and check_name = ?
+            """,
+            [self.entity, name],
+        ).fetchone()
+        if row is None or row[0] != config_hash:
+            return None
+        _, since, ref_since, old_bounds, full_scan_at = row
+        if self.max_load_id < since:
+            return None  # the table was rebuilt: its load ids are not the ones covered
+        every = _full_scan_every_days(self.environ)
+        if every > 0 and self.now - full_scan_at >= timedelta(days=every):
+            return None
+        if bounds is not None and not _bounds_widened(old_bounds, bounds):
+            return None
+        if reference is not None:
+            # The snapshot of keys is kept only for VARCHAR keys: the text form is
+            # then the value itself.
+            if ref_state is None or ref_since is None or ref_state[1] != "VARCHAR":
+                return None
+            if self.column_types.get(reference["source_column"]) != "VARCHAR":
+                return None
+        return since, full_scan_at, ref_since
+
+    def _ensure_failing_rows(self) -> None:
+        """Temp table gx_failing_rows: the raw rows of this entity's failing rows."""
+        if self._failing_rows_ready:
+            return
+        # Source file and row locate a row; the id is not compared (it may be the
+        # failing value). A few extra rows rescanned cost nothing.
+        self.con.execute(
+            f"""
+            create or replace temp table gx_failing_rows as
+            select distinct f.check_name, t.rowid as rid, t._load_id as load_id
+            from {self.table} as t
+            join (
+                select distinct check_name, source_file, source_row
+                from {CHECK_FAILURES_TABLE}
+                where entity = {_sql_literal(self.entity)}
+                  and source_file is not null and source_row is not null
+            ) as f on t._source_file = f.source_file and t._source_row = f.source_row
+            """
+        )
+        self._failing_rows_ready = True
+
+    def _build_scope(
+        self,
+        name: str,
+        column: str,
+        since: int,
+        unique: bool,
+        reference: dict[str, str] | None,
+    ) -> int:
+        """Temp table gx_scope (rid): the rows this run of the check judges."""
+        self._ensure_failing_rows()
+        parts = [
+            f"select rowid as rid from {self.table} where _load_id > {int(since)}",
+            f"select rid from gx_failing_rows where check_name = {_sql_literal(name)} "
+            f"and load_id <= {int(since)}",
+        ]
+        if reference is not None:
+            self.con.execute(
+                f"""
+                create or replace temp table gx_removed_keys as
+                select s.key from {CHECK_REFERENCE_KEYS_TABLE} as s
+                anti join {reference["table"]} as r on r.{_quote(reference["column"])} = s.key
+                where s.entity = {_sql_literal(self.entity)}
+                  and s.check_name = {_sql_literal(name)}
+                """
+            )
+            if self.con.execute("select count(*) from gx_removed_keys").fetchone()[0]:
+                parts.append(
+                    f"select t.rowid from {self.table} as t "
+                    f"where {reference['value']} in (select key from gx_removed_keys)"
+                )
+        self.con.execute(f"create or replace temp table gx_scope as {' union '.join(parts)}")
+        if unique:
+            q = _quote(column)
+            self.con.execute(
+                f"""
+                create or replace temp table gx_values as
+                select distinct t.{q} as v from {self.table} as t
+                where t.rowid in (select rid from gx_scope) and t.{q} is not null
+                """
+            )
+            low, high = self.con.execute("select min(v), max(v) from gx_values").fetchone()
+            # Every row holding one of those values; the range lets DuckDB skip
+            # row groups by their min/max (ids mostly grow with the loads).
+            self.con.execute(
+                f"""
+                create or replace temp table gx_scope as
+                select t.rowid as rid from {self.table} as t
+                where t.{q} between ? and ? and t.{q} in (select v from gx_values)
+                """,
+                [low, high],
+            )
+            self.con.execute("drop table gx_values")
+        return self.con.execute("select count(*) from gx_scope").fetchone()[0]
+
+    def _update_reference_keys(
+        self,
+        name: str,
+        reference: dict[str, str],
+        ref_state: tuple[int, str],
+        plan: tuple[int, datetime, int | None] | None,
+    ) -> None:
+        """Keep audit.check_reference_keys equal to the reference keys just compared."""
+        keys = f"cast(r.{_quote(reference['column'])} as varchar)"
+        where = f"entity = {_sql_literal(self.entity)} and check_name = {_sql_literal(name)}"
+        if plan is None:
+            self.con.execute(f"delete from {CHECK_REFERENCE_KEYS_TABLE} where {where}")
+            self.con.execute(
+                f"""
+                insert into {CHECK_REFERENCE_KEYS_TABLE}
+                select distinct ?, ?, {keys} from {reference["table"]} as r
+                where {keys} is not null
+                """,
+                [self.entity, name],
+            )
+            return
+        ref_since = plan[2]
+        self.con.execute(
+            f"delete from {CHECK_REFERENCE_KEYS_TABLE} where {where} "
+            "and key in (select key from gx_removed_keys)"
+        )
+        self.con.execute(
+            f"""
+            insert into {CHECK_REFERENCE_KEYS_TABLE}
+            select distinct ?, ?, n.key
+            from (
+                select {keys} as key from {reference["table"]} as r
+                where r._load_id > ? and {keys} is not null
+            ) as n
+            anti join (select key from {CHECK_REFERENCE_KEYS_TABLE} where {where}) as s
+                on s.key = n.key
+            """,
+            [self.entity, name, ref_since],
+        )
+
+    def _forget(self, name: str, keep_reference_keys: bool = False) -> None:
+        """Drop the check's watermark (its next run scans in full)."""
+        self.con.execute(
+            f"delete from {CHECK_WATERMARKS_TABLE} where entity = ? and check_name = ?",
+            [self.entity, name],
+        )
+        if not keep_reference_keys:
+            self.con.execute(
+                f"delete from {CHECK_REFERENCE_KEYS_TABLE} where entity = ? and check_name = ?",
+                [self.entity, name],
+            )
 
     # -- parameters ---------------------------------------------------------
 
@@ -733,6 +1212,7 @@ class _SuiteRun:
             column,
             f"t.{q} in (select {q} from {self.table} where {q} is not null "
             f"group by {q} having count(*) > 1)",
+            unique=True,
         )
 
     def _expect_column_values_to_be_between(self, expectation: "Expectation") -> CheckOutcome:
@@ -758,6 +1238,7 @@ class _SuiteRun:
             column,
             f"{q} is not null and ({' or '.join(conditions)})",
             extra_observed=observed,
+            bounds=(low, high),
         )
 
     def _expect_column_values_to_be_in_set(self, expectation: "Expectation") -> CheckOutcome:
@@ -793,6 +1274,12 @@ class _SuiteRun:
             f"{q} is not null",
             extra_observed={"reference": f"{ref_table}.{reference['column']}"},
             from_sql=from_sql,
+            reference={
+                "table": ref_table,
+                "column": reference["column"],
+                "source_column": column,
+                "value": value,
+            },
         )
 
 
@@ -805,25 +1292,33 @@ def run_suite(
     now: datetime | None = None,
     selected: set[str] | None = None,
     environ: Mapping[str, str] | None = None,
+    full_scan: bool | None = None,
     log: Log = _quiet,
 ) -> list[CheckOutcome]:
     """Run an entity's suite (or the `selected` check names of it) in DuckDB.
 
     Writes the failing rows of every check run to audit.check_failures
-    (replacing that check's previous rows) and, when the volume check ran,
+    (replacing that check's previous rows; row-level checks rescan only the
+    rows loaded since their last run, see `_SuiteRun._column_map`, unless
+    `full_scan`, default env LEADSCORE_GX_FULL_SCAN=1) and, when the volume check ran,
     the table's row count to audit.batch_history (passed = no critical
     expectation failed), so the next run compares with it.
     """
     suite = suite if suite is not None else load_suite(entity)
     now = now or datetime.now(UTC).replace(tzinfo=None)
     ensure_audit_tables(con)
-    runner = _SuiteRun(con, entity, suite, run_id, now, os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    if full_scan is None:
+        full_scan = environ.get(FULL_SCAN_ENV, "").strip().lower() in ("1", "true", "yes")
+    runner = _SuiteRun(con, entity, suite, run_id, now, environ, full_scan=full_scan)
     outcomes = []
     for expectation in suite.expectations:
-        if selected is not None and expectation.meta["check_name"] not in selected:
+        name = expectation.meta["check_name"]
+        if selected is not None and name not in selected:
             continue
         outcome = runner.run(expectation)
-        log(outcome.summary())
+        scan = runner.scans.get(name)
+        log(outcome.summary() + (f" ({scan})" if scan else ""))
         outcomes.append(outcome)
     if any(o.expectation_type == "expect_table_row_count_to_be_between" for o in outcomes):
         latest = (
