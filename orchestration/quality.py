@@ -802,7 +802,7 @@ class _SuiteRun:
         # leaves the check without one, and its next run scans in full.
         self._forget(name, keep_reference_keys=True)
         unexpected = self._record_failures(expectation, column, rows_sql)
-        if reference is not None and ref_state is not None:
+        if self.incremental and reference is not None and ref_state is not None:
             self._update_reference_keys(name, reference, ref_state, plan)
         if self.incremental:
             self.con.execute(
