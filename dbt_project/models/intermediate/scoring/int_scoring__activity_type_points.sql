@@ -24,6 +24,12 @@ active_models as (
 rules as (
 
     select
+        -- a small integer names the rule in the big aggregation below: a
+        -- narrower key than (model_id, activity_type) keeps its hash table
+        -- within the memory budget at tens of millions of groups
+        row_number() over (
+            order by engagement_rules.model_id, engagement_rules.activity_type
+        ) as rule_key,
         engagement_rules.model_id,
         engagement_rules.activity_type,
         engagement_rules.channel,
@@ -54,8 +60,7 @@ valued as (
 
     select
         scored_activities.contact_id,
-        rules.model_id,
-        rules.activity_type,
+        rules.rule_key,
         scored_activities.activity_date,
         case
             when scored_activities.age_days > rules.lookback_days then 0
@@ -79,22 +84,20 @@ summed as (
 
     select
         contact_id,
-        model_id,
-        activity_type,
+        rule_key,
         sum(activity_points) as decayed_points,
         max(activity_date) as last_activity_date
     from valued
     group by
         contact_id,
-        model_id,
-        activity_type
+        rule_key
 
 )
 
 select
     summed.contact_id,
-    summed.model_id,
-    summed.activity_type,
+    rules.model_id,
+    rules.activity_type,
     rules.channel,
     rules.points as rule_points,
     summed.decayed_points,
@@ -106,6 +109,4 @@ select
     end as engagement_points
 from summed
 inner join rules
-    on
-        summed.model_id = rules.model_id
-        and summed.activity_type = rules.activity_type
+    on summed.rule_key = rules.rule_key

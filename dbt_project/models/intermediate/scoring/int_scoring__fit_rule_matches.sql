@@ -1,10 +1,27 @@
 -- One row per contact x active model x fit rule that matches (SPEC section 4,
 -- Fit). Rules are data: the long-form profile is joined to the rules on
 -- `field` and each operator is evaluated as an expression over columns, so
--- a rule value is only ever compared, never rendered into SQL.
--- Rules are evaluated once per distinct (field, value), not once per contact
--- (a regex with a per-row pattern is compiled per row), then joined back.
+-- a rule value is only compared, never rendered into SQL, with one
+-- exception: the seed's regex patterns are also written into the SQL as
+-- escaped string constants (read when the model runs, as the bot model does
+-- with its scanner patterns), because DuckDB compiles a pattern taken from a
+-- column once per row: 200k distinct email domains against one pattern took
+-- 11 s. A pattern not among them (a unit test's rows) still matches from the
+-- column. Rules are evaluated once per distinct (field, value), not once per
+-- contact, then joined back.
 -- A null field matches only is_null and not_in.
+
+{%- set regex_patterns = [] -%}
+{%- if execute and this is not none -%}
+    {%- set seed_relation = load_relation(ref('fit_rules')) -%}
+    {#- Missing only outside a build (compile, lint); a build seeds it first. -#}
+    {%- if seed_relation is not none -%}
+        {%- set regex_patterns = run_query(
+            "select distinct value from " ~ seed_relation
+            ~ " where lower(trim(operator)) = 'regex' and value is not null order by value"
+        ).columns[0].values() -%}
+    {%- endif -%}
+{%- endif %}
 
 with
 
@@ -144,7 +161,18 @@ value_matches as (
                 when 'in' then listed_item is not null
                 when 'not_in' then listed_item is null
                 when 'contains' then {{ dbt.position('value_text', 'text_value') }} > 0
-                when 'regex' then {{ regex_matches_ci('text_value', 'value') }}
+                when 'regex' then
+                    {%- if regex_patterns %}
+                        case value
+                            {%- for pattern in regex_patterns %}
+                                {%- set literal = "'" ~ (pattern | replace("'", "''")) ~ "'" %}
+                                when {{ literal }} then {{ regex_matches_ci('text_value', literal) }}
+                            {%- endfor %}
+                            else {{ regex_matches_ci('text_value', 'value') }}
+                        end
+                    {%- else %}
+                        {{ regex_matches_ci('text_value', 'value') }}
+                    {%- endif %}
                 when 'between' then numeric_value >= lower_bound and numeric_value <= upper_bound
                 when 'gte' then numeric_value >= value_numeric
                 when 'lt' then numeric_value < value_numeric
