@@ -406,3 +406,39 @@ def test_parquet_redelivery_upserts_by_updated_at(settings: Settings, landing: P
         "C3": "cy@beta.com",
         "C4": "dee@acme.io",
     }
+
+
+def test_parquet_column_that_cannot_be_decoded_rejects_the_file(settings: Settings, landing: Path):
+    """A Parquet file is read whole only by the merge: a broken column still rejects it."""
+    path = landing / "marketing" / "activities_2026_02.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "activity_id": ["X7", "X8"],
+                "contact_id": ["C1", "C2"],
+                "activity_type": ["page_view", "blog_view"],
+                "occurred_at": ["2026-02-01", "2026-02-02"],
+                "url": ["https://a.io/" * 40, "https://b.io/" * 40],
+            }
+        ),
+        path,
+        compression="none",
+    )
+    chunk = pq.ParquetFile(path).metadata.row_group(0).column(4)
+    start = chunk.dictionary_page_offset or chunk.data_page_offset
+    data = bytearray(path.read_bytes())
+    data[start : start + 8] = b"\xff" * 8  # the url column's page header
+    path.write_bytes(bytes(data))
+    with pytest.raises(LoadFailed, match=r"marketing/activities_2026_02.parquet: cannot be parsed"):
+        load_landing(settings)
+    # Nothing of it was loaded; the good activities file was.
+    assert query(settings, "select activity_id from raw.marketing_activities order by 1") == [
+        ("X1",),
+        ("X2",),
+    ]
+    assert query(settings, "select source_file from audit.rejected_files") == [
+        ("marketing/activities_2026_02.parquet",)
+    ]
+    assert query(
+        settings, "select count(*) from raw._load_log where source_file like '%2026_02%'"
+    ) == [(0,)]
