@@ -13,6 +13,7 @@ import duckdb
 import pytest
 from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, materialize
 
+from orchestration import quality
 from orchestration.assets.ingestion import ingestion_assets
 from orchestration.ingest import load_landing
 from orchestration.quality import (
@@ -176,6 +177,47 @@ def test_email_checks_are_incremental(settings: Settings):
         ).fetchone() == (3,)
     finally:
         con.close()
+
+
+def test_a_large_email_backlog_is_validated_in_worker_processes(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """Worker processes (small thresholds here) write the same rows as in process."""
+    emails = [f"user{i}@acme{i % 7}.com" for i in range(40)] + [
+        "bob@@acme.com",
+        "dev@foo.test",
+        "root@localhost",
+        "no-at-sign",
+        "zoë@acme.com",
+    ]
+
+    def checked(workers: str) -> list[tuple]:
+        monkeypatch.setenv("LEADSCORE_EMAIL_WORKERS", workers)
+        con = connect(settings.warehouse_path)
+        try:
+            con.execute("drop schema if exists quality cascade")
+            con.execute("create schema if not exists raw")
+            con.execute(
+                "create or replace table raw.crm_contacts (contact_id varchar, email varchar)"
+            )
+            con.executemany(
+                "insert into raw.crm_contacts values (?, ?)",
+                [(f"C{i}", email) for i, email in enumerate(emails)],
+            )
+            summary = update_email_checks(con)
+            assert (summary.checked, summary.cached) == (len(emails), len(emails))
+            return con.execute(
+                "select * exclude (checked_at) from quality.email_checks order by all"
+            ).fetchall()
+        finally:
+            con.close()
+
+    monkeypatch.setattr(quality, "EMAIL_BATCH_SIZE", 7)
+    monkeypatch.setattr(quality, "EMAIL_PARALLEL_MIN", 10)
+    assert quality.email_workers({"LEADSCORE_EMAIL_WORKERS": "3"}) == 3
+    in_process = checked("1")
+    assert checked("2") == in_process
+    assert sum(not row[1] for row in in_process) == 2
 
 
 # --------------------------------------------------------------------------------------
