@@ -69,4 +69,5 @@ class Settings:
 
 def duckdb_memory_limit() -> str:
     """LEADSCORE_DUCKDB_MEMORY_LIMIT, or the default budget."""
-    return os.environ.get("LEADSCORE_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
+    value = os.environ.get("LEADSCORE_DUCKDB_MEMORY_LIMIT", "").strip()
+    return value or DEFAULT_DUCKDB_MEMORY_LIMIT
