@@ -4,15 +4,19 @@
     orchestrator): each of them is checked against the whole table, so a new
     row that repeats an old id fails, while the old rows, checked when they
     were loaded, are not grouped again every day. Without that bookkeeping
-    (a plain `dbt build`) every row is checked. Rows with no load id are
-    always checked. -#}
+    (a plain `dbt build`, or no complete build yet) every row is checked.
+    Rows with no load id are always checked. The watermark is read when the
+    test runs and written into its SQL as a number, so the scan can skip
+    the storage blocks of older loads. -#}
 {% test unique_in_new_loads(model, column_name, load_column='_load_id') %}
 
-{%- set builds = none -%}
+{%- set loaded_through = none -%}
 {%- if execute -%}
     {%- set relation = adapter.get_relation(database=model.database, schema='audit', identifier='dbt_builds') -%}
     {%- if relation is not none and 'loaded_through' in (adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list) -%}
-        {%- set builds = relation -%}
+        {%- set loaded_through = run_query(
+            "select max(loaded_through) from " ~ relation ~ " where is_complete"
+        ).columns[0].values()[0] -%}
     {%- endif -%}
 {%- endif %}
 
@@ -20,17 +24,13 @@ select
     {{ column_name }},
     count(*) as occurrences
 from {{ model }}
-{%- if builds is not none %}
+{%- if loaded_through is not none %}
 where {{ column_name }} in (
     select new_rows.{{ column_name }}
     from {{ model }} as new_rows
     where
         new_rows.{{ load_column }} is null
-        or new_rows.{{ load_column }} > (
-            select coalesce(max(builds.loaded_through), -1)
-            from {{ builds }} as builds
-            where builds.is_complete
-        )
+        or new_rows.{{ load_column }} > {{ loaded_through | int }}
 )
 {%- endif %}
 group by {{ column_name }}
