@@ -53,6 +53,9 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from compare import compare, format_reports  # noqa: E402
 
+sys.path.insert(0, str(PROJECT_ROOT))
+from orchestration.settings import DEFAULT_DUCKDB_MEMORY_LIMIT  # noqa: E402
+
 PYTHON = Path(sys.executable)
 LEADSCORE = PYTHON.parent / "leadscore"
 GNU_TIME = Path("/usr/bin/time")
@@ -859,8 +862,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--limit-memory",
-        default="3GB",
-        help="also run the limit with this DuckDB memory_limit (the RSS budget); '' to skip",
+        default=DEFAULT_DUCKDB_MEMORY_LIMIT,
+        help="also run the limit with this DuckDB memory_limit (default: the project's "
+        "default budget); '' to skip",
     )
     parser.add_argument("--timeout-minutes", type=float, default=180.0)
     parser.add_argument("--examples", type=int, default=5)
