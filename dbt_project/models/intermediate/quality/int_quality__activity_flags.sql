@@ -202,7 +202,7 @@ clicks_with_last_send as (
         on
             clicks.contact_id = sends.contact_id
             and clicks.campaign_id = sends.campaign_id
-            and sends.sent_at <= clicks.occurred_at
+            and clicks.occurred_at >= sends.sent_at
     cross join thresholds
     where epoch(clicks.occurred_at) - epoch(sends.sent_at) <= thresholds.click_after_send_max_seconds
     group by

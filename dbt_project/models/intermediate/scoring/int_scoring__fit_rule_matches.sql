@@ -21,6 +21,16 @@
             ~ " where lower(trim(operator)) = 'regex' and value is not null order by value"
         ).columns[0].values() -%}
     {%- endif -%}
+{%- endif -%}
+{#- Each known pattern as a constant; any other from the column. -#}
+{%- set regex_test = regex_matches_ci('text_value', 'value') -%}
+{%- if regex_patterns -%}
+    {%- set branches = [] -%}
+    {%- for pattern in regex_patterns -%}
+        {%- set literal = "'" ~ (pattern | replace("'", "''")) ~ "'" -%}
+        {%- do branches.append('when ' ~ literal ~ ' then ' ~ regex_matches_ci('text_value', literal)) -%}
+    {%- endfor -%}
+    {%- set regex_test = 'case value ' ~ (branches | join(' ')) ~ ' else ' ~ regex_test ~ ' end' -%}
 {%- endif %}
 
 with
@@ -161,18 +171,7 @@ value_matches as (
                 when 'in' then listed_item is not null
                 when 'not_in' then listed_item is null
                 when 'contains' then {{ dbt.position('value_text', 'text_value') }} > 0
-                when 'regex' then
-                    {%- if regex_patterns %}
-                        case value
-                            {%- for pattern in regex_patterns %}
-                                {%- set literal = "'" ~ (pattern | replace("'", "''")) ~ "'" %}
-                                when {{ literal }} then {{ regex_matches_ci('text_value', literal) }}
-                            {%- endfor %}
-                            else {{ regex_matches_ci('text_value', 'value') }}
-                        end
-                    {%- else %}
-                        {{ regex_matches_ci('text_value', 'value') }}
-                    {%- endif %}
+                when 'regex' then {{ regex_test }}
                 when 'between' then numeric_value >= lower_bound and numeric_value <= upper_bound
                 when 'gte' then numeric_value >= value_numeric
                 when 'lt' then numeric_value < value_numeric
