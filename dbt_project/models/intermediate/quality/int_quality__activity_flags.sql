@@ -94,9 +94,12 @@ reevaluated_contacts as (
     from all_activities
     cross join previous_build
     where
-        all_activities._load_id is null  -- a row not written by the ingestion: always re-evaluated
-        or all_activities._load_id > previous_build.loaded_through
-        or not previous_build.is_reusable
+        all_activities.contact_id is not null
+        and (
+            all_activities._load_id is null  -- a row not written by the ingestion: always re-evaluated
+            or all_activities._load_id > previous_build.loaded_through
+            or not previous_build.is_reusable
+        )
 
 ),
 
@@ -109,9 +112,12 @@ kept_rows as (
         previous_rows.detail
     from previous_rows
     cross join previous_build
+    -- an anti join: unlike `not in`, never empty because of a null
+    left join reevaluated_contacts
+        on previous_rows.contact_id = reevaluated_contacts.contact_id
     where
         previous_build.is_reusable
-        and previous_rows.contact_id not in (select reevaluated_contacts.contact_id from reevaluated_contacts)
+        and reevaluated_contacts.contact_id is null
 
 ),
 {% endif %}
