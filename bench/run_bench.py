@@ -53,7 +53,6 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from compare import compare, format_reports  # noqa: E402
 
-sys.path.insert(0, str(PROJECT_ROOT))
 from orchestration.settings import DEFAULT_DUCKDB_MEMORY_LIMIT  # noqa: E402
 
 PYTHON = Path(sys.executable)

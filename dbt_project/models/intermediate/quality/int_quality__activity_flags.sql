@@ -31,7 +31,11 @@
         {%- set scanner_patterns = run_query(
             "select pattern_id, pattern from " ~ seed_relation ~ " order by pattern_id"
         ).rows -%}
-        {%- for seed in ['quality_bot_thresholds', 'quality_bot_activity_types', 'quality_scanner_user_agents'] -%}
+        {#- The rules fingerprint: the scanner patterns just read, and the other two seeds. -#}
+        {%- for row in scanner_patterns -%}
+            {%- do rules_text.append('quality_scanner_user_agents:' ~ (row.values() | join('|'))) -%}
+        {%- endfor -%}
+        {%- for seed in ['quality_bot_thresholds', 'quality_bot_activity_types'] -%}
             {%- for row in run_query("select * from " ~ ref(seed) ~ " order by 1, 2").rows -%}
                 {%- do rules_text.append(seed ~ ':' ~ (row.values() | join('|'))) -%}
             {%- endfor -%}
