@@ -1,8 +1,9 @@
 """dbt wiring: the project, the translator that places dbt nodes in the asset
 graph (sources -> raw ingestion assets), and the partitioned dbt assets."""
 
-import json
+import os
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey
@@ -50,6 +51,26 @@ class LeadscoreTranslator(DagsterDbtTranslator):
 
 
 translator = LeadscoreTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """Set environment variables for a subprocess started inside the block.
+
+    `DbtCliResource.cli` copies `os.environ` when it starts dbt; the job runs
+    its steps one at a time in one process (in-process executor), so nothing
+    else reads the environment meanwhile.
+    """
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def mark_build(leadscore: LeadscoreResource, score_date: str, ready: bool, run_id: str) -> None:
@@ -101,8 +122,11 @@ def leadscore_dbt_assets(
     """`dbt build` for the run's score date: seeds, models and every dbt test."""
     score_date = context.partition_key
     mark_build(leadscore, score_date, ready=False, run_id=context.run_id)
-    dbt_vars = json.dumps({"score_date": score_date})
-    yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
+    # The date goes through the environment, not `--vars`: vars are part of
+    # dbt's parse state, so a new date each day would force a full re-parse.
+    with _environment(LEADSCORE_SCORE_DATE=score_date):
+        invocation = dbt.cli(["build"], context=context)
+    yield from invocation.stream()
     # Only a build of the whole project leaves the marts publishable.
     full = set(context.selected_asset_keys) >= set(context.assets_def.keys)
     mark_build(leadscore, score_date, ready=full, run_id=context.run_id)
