@@ -4,20 +4,49 @@ state and never block a run (SPEC section 6).
 
 Every table of the `marts` schema is published; a Parquet copy of each goes
 to LEADSCORE_EXPORT_DIR for BI tools that prefer files.
+
+History tables grow by a day of rows every run (`lead_score_history`: one row
+per contact and model per day), so copying them whole would make every
+publish slower than the last. A model whose rows of a score date only change
+when that date is rebuilt says so in its dbt YAML (`meta: {publish:
+by_score_date}`); for those, the new file starts as a copy of the previous
+published file and only the score dates that changed are replaced:
+
+- every date of a dbt build recorded in `audit.dbt_builds` after the build
+  the previous publish included (complete or not: a failed build may have
+  rewritten a date before its tests failed), and
+- every date whose row count differs between the warehouse and the previous
+  publish (a date rebuilt outside `leadscore`, a `--full-refresh`).
+
+After the update the row count of every date must match the warehouse, or
+nothing is published. The Parquet copy of such a table is a folder with one
+partition per date (`<table>/score_date=YYYY-MM-DD/data_0.parquet`); the
+files of unchanged dates are hard links to the previous export's. Anything
+unexpected (no previous file, other columns, a previous file of an older
+version, `LEADSCORE_PUBLISH_FULL=1`) falls back to copying the table whole.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from orchestration.resources import connect
-from orchestration.settings import Settings
+from orchestration.settings import DBT_PROJECT_DIR, Settings
 
 PUBLISHED_SCHEMA = "marts"
+#: dbt model meta marking a table whose score dates can be replaced one by one.
+BY_DATE_META = {"publish": "by_score_date"}
+FULL_ENV = "LEADSCORE_PUBLISH_FULL"
+#: Written into the export folder: which publish its files belong to.
+EXPORT_INFO = "_publish_info.json"
 
 
 class PublishRefused(Exception):
@@ -30,9 +59,32 @@ class PublishResult:
     export_dir: Path
     row_counts: dict[str, int]
     score_date: str | None
+    #: per table: "all" (copied whole) or the score dates replaced
+    refreshed: dict[str, str | list[str]] = field(default_factory=dict)
 
 
-def _last_build(settings: Settings) -> tuple[str | None, bool]:
+@dataclass
+class _Build:
+    score_date: str | None
+    complete: bool
+    builds_through: dt.datetime | None
+
+
+def by_score_date_tables(manifest_path: Path | None = None) -> frozenset[str]:
+    """Models whose YAML declares `meta: {publish: by_score_date}` (from the dbt manifest)."""
+    path = manifest_path or DBT_PROJECT_DIR / "target" / "manifest.json"
+    if not path.exists():
+        return frozenset()
+    nodes = json.loads(path.read_text())["nodes"].values()
+    return frozenset(
+        node.get("alias") or node["name"]
+        for node in nodes
+        if node["resource_type"] == "model"
+        and all(node["config"].get("meta", {}).get(k) == v for k, v in BY_DATE_META.items())
+    )
+
+
+def _last_build(settings: Settings) -> _Build:
     con = connect(settings.warehouse_path, read_only=True)
     try:
         exists = con.execute(
@@ -40,14 +92,15 @@ def _last_build(settings: Settings) -> tuple[str | None, bool]:
             "where table_schema = 'audit' and table_name = 'dbt_builds'"
         ).fetchone()[0]
         if not exists:
-            return None, False
+            return _Build(None, False, None)
         row = con.execute(
-            "select cast(score_date as varchar), is_complete from audit.dbt_builds "
+            "select cast(score_date as varchar), is_complete, "
+            "(select max(recorded_at) from audit.dbt_builds) from audit.dbt_builds "
             "order by recorded_at desc limit 1"
         ).fetchone()
     finally:
         con.close()
-    return (row[0], bool(row[1])) if row else (None, False)
+    return _Build(row[0], bool(row[1]), row[2]) if row else _Build(None, False, None)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -58,21 +111,172 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def publish(settings: Settings, run_id: str = "") -> PublishResult:
-    """Publish the marts atomically; raise PublishRefused if the last build is incomplete."""
-    score_date, complete = _last_build(settings)
-    if not complete:
+def _previous_publish(target: Path) -> dict | None:
+    """What the current published file says about itself, if it can be built upon."""
+    if not target.exists():
+        return None
+    try:
+        con = duckdb.connect(str(target), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        columns = {
+            row[0]
+            for row in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'main' and table_name = '_publish_info'"
+            ).fetchall()
+        }
+        if "builds_through" not in columns:
+            return None
+        row = con.execute(
+            "select cast(published_at as varchar), run_id, builds_through from _publish_info"
+        ).fetchone()
+    finally:
+        con.close()
+    if row is None or row[2] is None:
+        return None
+    return {"published_at": row[0], "run_id": row[1], "builds_through": row[2]}
+
+
+def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list:
+    return con.execute(
+        "select column_name, data_type from duckdb_columns() "
+        "where database_name = ? and schema_name = ? and table_name = ? order by column_index",
+        [database, schema, table],
+    ).fetchall()
+
+
+def _date_counts_differ(source: str, table: str) -> str:
+    """SQL: the score dates whose row counts differ between `source` and main."""
+    return f"""
+        select coalesce(w.score_date, p.score_date) as score_date
+        from (select score_date, count(*) as n from {source} group by score_date) as w
+        full join (select score_date, count(*) as n from main."{table}" group by score_date) as p
+            on w.score_date = p.score_date
+        where w.n is distinct from p.n
+    """
+
+
+def _refresh_dates(
+    con: duckdb.DuckDBPyConnection, table: str, builds_after: dt.datetime
+) -> list[dt.date] | None:
+    """Replace the changed score dates of a by-date table; None: copy it whole."""
+    source = f'warehouse.{PUBLISHED_SCHEMA}."{table}"'
+    warehouse_columns = _columns(con, "warehouse", PUBLISHED_SCHEMA, table)
+    if ("score_date", "DATE") not in warehouse_columns:
+        return None
+    if _columns(con, con.execute("select current_database()").fetchone()[0], "main", table) != (
+        warehouse_columns
+    ):
+        return None
+    if con.execute(f"select count(*) from {source} where score_date is null").fetchone()[0]:
+        return None
+    dates = [
+        row[0]
+        for row in con.execute(
+            f"""
+            {_date_counts_differ(source, table)}
+            union
+            select score_date from warehouse.audit.dbt_builds
+            where recorded_at > ? and score_date is not null
+            order by score_date
+            """,
+            [builds_after],
+        ).fetchall()
+    ]
+    if dates:
+        con.execute("create or replace temp table _dates (score_date date)")
+        con.executemany("insert into _dates values (?)", [[d] for d in dates])
+        con.execute(
+            f'delete from main."{table}" where score_date in (select score_date from _dates)'
+        )
+        con.execute(
+            f'insert into main."{table}" select * from {source} '
+            "where score_date in (select score_date from _dates)"
+        )
+    # The safety net: after the update, every date holds the warehouse's row count.
+    wrong = con.execute(f"select count(*) from ({_date_counts_differ(source, table)})")
+    if wrong.fetchone()[0]:
+        raise RuntimeError(
+            f"publish: incremental update of {table} left row counts that differ from the "
+            "warehouse; nothing was published (set LEADSCORE_PUBLISH_FULL=1 to copy it whole)"
+        )
+    return dates
+
+
+def _export_by_date(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    staging_export: Path,
+    previous_export: Path | None,
+    refreshed: list[dt.date] | None,
+) -> None:
+    """Write `<table>/score_date=D/data_0.parquet`, reusing unchanged dates' files."""
+    folder = staging_export / table
+    folder.mkdir()
+    changed = set(refreshed or [])
+    to_write: list[dt.date] = []
+    for (score_date,) in con.execute(
+        f'select distinct score_date from main."{table}" order by score_date'
+    ).fetchall():
+        partition = f"score_date={score_date.isoformat()}"
+        old = previous_export / table / partition if previous_export else None
+        if refreshed is not None and score_date not in changed and old and old.is_dir():
+            (folder / partition).mkdir()
+            for file in old.iterdir():
+                _link_or_copy(file, folder / partition / file.name)
+        else:
+            to_write.append(score_date)
+    if not to_write:
+        return
+    scratch = staging_export / f".{table}.new"
+    con.execute("create or replace temp table _dates (score_date date)")
+    con.executemany("insert into _dates values (?)", [[d] for d in to_write])
+    con.execute(
+        f'copy (select * from main."{table}" where score_date in (select score_date from _dates)) '
+        f"to '{scratch}' (format parquet, partition_by (score_date))"
+    )
+    for partition in scratch.iterdir():
+        partition.rename(folder / partition.name)
+    scratch.rmdir()
+
+
+def _link_or_copy(source: Path, destination: Path) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
+def publish(
+    settings: Settings, run_id: str = "", by_date: frozenset[str] | None = None
+) -> PublishResult:
+    """Publish the marts atomically; raise PublishRefused if the last build is incomplete.
+
+    `by_date`: the tables to update by score date (default: from the dbt manifest).
+    """
+    build = _last_build(settings)
+    if not build.complete:
         raise PublishRefused(
             "the last dbt build did not complete (a model or test failed, or only part of the "
             "project was built); the published file was left untouched"
         )
+    by_date = by_score_date_tables() if by_date is None else by_date
     target = settings.publish_path
     target.parent.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:8]
     staging_db = target.with_name(f".{target.name}.{token}.tmp")
     staging_export = settings.export_dir.with_name(f".{settings.export_dir.name}.{token}.tmp")
+    full = os.environ.get(FULL_ENV, "").strip() == "1"
+    previous = None if full or not by_date else _previous_publish(target)
+    previous_export = _matching_export(settings.export_dir, previous)
     row_counts: dict[str, int] = {}
+    refreshed: dict[str, str | list[str]] = {}
     try:
+        if previous is not None:
+            # The starting point; the published file itself is never written to.
+            shutil.copyfile(target, staging_db)
         con = connect(staging_db)
         try:
             con.execute(f"attach '{settings.warehouse_path}' as warehouse (read_only)")
@@ -86,29 +290,64 @@ def publish(settings: Settings, run_id: str = "") -> PublishResult:
             ]
             if not tables:
                 raise PublishRefused(f"the warehouse has no {PUBLISHED_SCHEMA} tables to publish")
+            # Only by-date tables are kept from the previous file; dropping the
+            # others before rewriting them lets their blocks be reused (the
+            # file would otherwise grow by their size every run).
+            for (kept,) in con.execute(
+                "select table_name from duckdb_tables() "
+                "where database_name = current_database() and schema_name = 'main'"
+            ).fetchall():
+                if kept not in tables or kept not in by_date:
+                    con.execute(f'drop table main."{kept}"')
+            con.execute("checkpoint")
             staging_export.mkdir(parents=True)
             for table in tables:
-                con.execute(
-                    f'create table main."{table}" as '
-                    f'select * from warehouse.{PUBLISHED_SCHEMA}."{table}"'
-                )
+                dates = None
+                if previous is not None and table in by_date:
+                    exists = con.execute(
+                        "select count(*) from duckdb_tables() where database_name = "
+                        "current_database() and schema_name = 'main' and table_name = ?",
+                        [table],
+                    ).fetchone()[0]
+                    if exists:
+                        dates = _refresh_dates(con, table, previous["builds_through"])
+                if dates is None:
+                    con.execute(
+                        f'create or replace table main."{table}" as '
+                        f'select * from warehouse.{PUBLISHED_SCHEMA}."{table}"'
+                    )
+                    refreshed[table] = "all"
+                else:
+                    refreshed[table] = [d.isoformat() for d in dates]
                 row_counts[table] = con.execute(f'select count(*) from main."{table}"').fetchone()[
                     0
                 ]
-                con.execute(
-                    f"copy main.\"{table}\" to '{staging_export / (table + '.parquet')}' "
-                    "(format parquet)"
-                )
+                if table in by_date and ("score_date", "DATE") in _columns(
+                    con, "warehouse", PUBLISHED_SCHEMA, table
+                ):
+                    _export_by_date(con, table, staging_export, previous_export, dates)
+                else:
+                    con.execute(
+                        f"copy main.\"{table}\" to '{staging_export / (table + '.parquet')}' "
+                        "(format parquet)"
+                    )
             con.execute(
-                "create table main._publish_info as select "
+                "create or replace table main._publish_info as select "
                 "cast(now() as timestamp) as published_at, "
-                "cast(? as date) as score_date, cast(? as varchar) as run_id",
-                [score_date, run_id],
+                "cast(? as date) as score_date, cast(? as varchar) as run_id, "
+                "cast(? as timestamp) as builds_through",
+                [build.score_date, run_id, build.builds_through],
             )
+            (published_at,) = con.execute(
+                "select cast(published_at as varchar) from main._publish_info"
+            ).fetchone()
             con.execute("detach warehouse")
             con.execute("checkpoint")
         finally:
             con.close()
+        (staging_export / EXPORT_INFO).write_text(
+            json.dumps({"published_at": published_at, "run_id": run_id}) + "\n"
+        )
         with staging_db.open("rb") as handle:
             os.fsync(handle.fileno())
         # The atomic step: readers holding the old file keep reading the old inode.
@@ -120,7 +359,27 @@ def publish(settings: Settings, run_id: str = "") -> PublishResult:
             leftover.unlink(missing_ok=True)
         if staging_export.exists():
             shutil.rmtree(staging_export)
-    return PublishResult(target, settings.export_dir, row_counts, score_date)
+    return PublishResult(target, settings.export_dir, row_counts, build.score_date, refreshed)
+
+
+def _matching_export(export_dir: Path, previous: dict | None) -> Path | None:
+    """The previous export folder, if it belongs to the previous published file.
+
+    The file is renamed into place before the folder; a crash in between
+    leaves an older folder, whose files must not be reused.
+    """
+    if previous is None:
+        return None
+    try:
+        info = json.loads((export_dir / EXPORT_INFO).read_text())
+    except (OSError, ValueError):
+        return None
+    if (
+        info.get("published_at") != previous["published_at"]
+        or info.get("run_id") != (previous["run_id"])
+    ):
+        return None
+    return export_dir
 
 
 def _swap_directory(new: Path, final: Path) -> None:

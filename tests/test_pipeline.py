@@ -156,6 +156,47 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
     assert main(["run", "--date", SCORE_DATE]) == 0
     assert sha256(settings.publish_path) != good
 
+    # The next day publishes only its dates of the history tables; what BI
+    # reads is still exactly the warehouse's marts, in the file and in Parquet.
+    next_day = (dt.date.fromisoformat(SCORE_DATE) + dt.timedelta(days=1)).isoformat()
+    assert main(["run", "--date", next_day]) == 0
+    con = duckdb.connect(str(settings.publish_path), read_only=True)
+    try:
+        con.execute(f"attach '{settings.warehouse_path}' as warehouse (read_only)")
+        tables = [
+            row[0]
+            for row in con.execute(
+                "select table_name from duckdb_tables() "
+                "where database_name = 'warehouse' and schema_name = 'marts'"
+            ).fetchall()
+        ]
+        assert "lead_score_history" in tables
+        for table in tables:
+            for left, right in (("main", "warehouse.marts"), ("warehouse.marts", "main")):
+                extra = con.execute(
+                    f"select count(*) from (select * from {left}.{table} "
+                    f"except all select * from {right}.{table})"
+                ).fetchone()[0]
+                assert extra == 0, (table, left)
+        assert con.execute(
+            "select count(distinct score_date) from lead_score_history"
+        ).fetchone() == (2,)
+        exported = con.execute(
+            "select * exclude (score_date), cast(score_date as date) from read_parquet("
+            f"'{settings.export_dir}/lead_score_history/*/*.parquet', hive_partitioning = true) "
+            "except all select * exclude (score_date), score_date from lead_score_history"
+        ).fetchall()
+        assert exported == []
+        assert (
+            con.execute(
+                "select count(*) from read_parquet("
+                f"'{settings.export_dir}/lead_score_history/*/*.parquet')"
+            ).fetchone()
+            == con.execute("select count(*) from lead_score_history").fetchone()
+        )
+    finally:
+        con.close()
+
 
 def test_run_rejects_future_dates_and_bad_ranges(settings: Settings):
     tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()

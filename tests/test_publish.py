@@ -62,6 +62,7 @@ def test_publish_copies_every_mart_and_parquet(settings: Settings):
     finally:
         con.close()
     assert sorted(p.name for p in settings.export_dir.iterdir()) == [
+        "_publish_info.json",
         "lead_scores.parquet",
         "mql_handoffs.parquet",
     ]
@@ -156,3 +157,167 @@ def test_readers_do_not_block_publishing_and_never_see_a_mix(settings: Settings,
     # Fresh connections saw whole versions only, ending with the last one.
     seen = [int(v) for v in poll_out.strip().removeprefix("seen=").split(",")]
     assert seen[-1] == last
+
+
+BY_DATE = frozenset({"lead_score_history"})
+
+
+def score_day(settings: Settings, day: str, version: int, contacts: int = 500) -> None:
+    """A stand-in for a dbt build of one score date: (re)writes that date of a
+    history table and the whole of a latest-date table, and records the build."""
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute("create schema if not exists marts")
+        con.execute("create schema if not exists audit")
+        con.execute(
+            "create table if not exists marts.lead_score_history "
+            "(contact_id bigint, score_date date, version integer)"
+        )
+        con.execute(
+            "delete from marts.lead_score_history where score_date = cast(? as date)", [day]
+        )
+        con.execute(
+            "insert into marts.lead_score_history (contact_id, score_date, version) "
+            "select range, cast(? as date), ? from range(?)",
+            [day, version, contacts],
+        )
+        con.execute(
+            "create or replace table marts.lead_scores as "
+            "select range as contact_id, cast(? as date) as score_date, ? as version "
+            "from range(?)",
+            [day, version, contacts],
+        )
+        con.execute(
+            "create table if not exists audit.dbt_builds "
+            "(run_id varchar, score_date date, is_complete boolean, recorded_at timestamp)"
+        )
+        con.execute(
+            "insert into audit.dbt_builds values ('r', cast(? as date), true, "
+            "cast(now() as timestamp))",
+            [day],
+        )
+    finally:
+        con.close()
+
+
+def published_rows(settings: Settings, table: str) -> list[tuple]:
+    con = duckdb.connect(str(settings.publish_path), read_only=True)
+    try:
+        return con.execute(f"select * from {table} order by all").fetchall()
+    finally:
+        con.close()
+
+
+def warehouse_rows(settings: Settings, table: str) -> list[tuple]:
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        return con.execute(f"select * from marts.{table} order by all").fetchall()
+    finally:
+        con.close()
+
+
+def exported_rows(settings: Settings, table: str) -> list[tuple]:
+    con = duckdb.connect()
+    try:
+        return con.execute(
+            f"select contact_id, score_date, version from read_parquet("
+            f"'{settings.export_dir / table}/*/*.parquet', hive_partitioning = true) "
+            "order by all"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def partition_file(settings: Settings, table: str, day: str) -> Path:
+    return settings.export_dir / table / f"score_date={day}" / "data_0.parquet"
+
+
+def test_history_is_published_by_score_date(settings: Settings, monkeypatch: pytest.MonkeyPatch):
+    score_day(settings, "2026-01-30", version=1)
+    first = publish(settings, by_date=BY_DATE)
+    assert first.refreshed == {"lead_score_history": "all", "lead_scores": "all"}
+    day1 = partition_file(settings, "lead_score_history", "2026-01-30")
+    inode = day1.stat().st_ino
+
+    # The next day: only its rows are written, the first day's file is reused.
+    score_day(settings, "2026-01-31", version=2)
+    second = publish(settings, by_date=BY_DATE)
+    assert second.refreshed == {"lead_score_history": ["2026-01-31"], "lead_scores": "all"}
+    assert published_rows(settings, "lead_score_history") == warehouse_rows(
+        settings, "lead_score_history"
+    )
+    assert published_rows(settings, "lead_scores") == warehouse_rows(settings, "lead_scores")
+    assert exported_rows(settings, "lead_score_history") == warehouse_rows(
+        settings, "lead_score_history"
+    )
+    assert day1.stat().st_ino == inode
+    assert second.row_counts["lead_score_history"] == 1000
+
+    # Re-scoring the first day replaces it (same row count, new content).
+    score_day(settings, "2026-01-30", version=3)
+    assert publish(settings, by_date=BY_DATE).refreshed["lead_score_history"] == ["2026-01-30"]
+    assert published_rows(settings, "lead_score_history") == warehouse_rows(
+        settings, "lead_score_history"
+    )
+    assert exported_rows(settings, "lead_score_history") == warehouse_rows(
+        settings, "lead_score_history"
+    )
+    assert day1.stat().st_ino != inode
+
+    # A date changed outside leadscore (no build recorded) is found by its row count.
+    con = connect(settings.warehouse_path)
+    con.execute(
+        "delete from marts.lead_score_history "
+        "where score_date = date '2026-01-31' and contact_id < 10"
+    )
+    con.execute("insert into audit.dbt_builds values ('r', null, true, cast(now() as timestamp))")
+    con.close()
+    assert publish(settings, by_date=BY_DATE).refreshed["lead_score_history"] == ["2026-01-31"]
+    assert published_rows(settings, "lead_score_history") == warehouse_rows(
+        settings, "lead_score_history"
+    )
+
+    # The result is what a full copy gives.
+    incremental = published_rows(settings, "lead_score_history")
+    monkeypatch.setenv("LEADSCORE_PUBLISH_FULL", "1")
+    assert publish(settings, by_date=BY_DATE).refreshed["lead_score_history"] == "all"
+    assert published_rows(settings, "lead_score_history") == incremental
+    assert exported_rows(settings, "lead_score_history") == warehouse_rows(
+        settings, "lead_score_history"
+    )
+
+
+def test_publish_by_date_falls_back_to_a_full_copy(settings: Settings):
+    score_day(settings, "2026-01-30", version=1)
+    publish(settings, by_date=BY_DATE)
+    # A new column in the model: the table is copied whole.
+    con = connect(settings.warehouse_path)
+    con.execute("alter table marts.lead_score_history add column segment varchar")
+    con.close()
+    score_day(settings, "2026-01-31", version=2)
+    assert publish(settings, by_date=BY_DATE).refreshed["lead_score_history"] == "all"
+    assert published_rows(settings, "lead_score_history") == warehouse_rows(
+        settings, "lead_score_history"
+    )
+
+    # An export folder that does not belong to the published file (a crash
+    # between the two renames) is not reused: every partition is rewritten.
+    day1 = partition_file(settings, "lead_score_history", "2026-01-30")
+    inode = day1.stat().st_ino
+    info = settings.export_dir / "_publish_info.json"
+    info.write_text('{"published_at": "2000-01-01", "run_id": "other"}\n')
+    score_day(settings, "2026-02-01", version=3)
+    assert publish(settings, by_date=BY_DATE).refreshed["lead_score_history"] == ["2026-02-01"]
+    assert day1.stat().st_ino != inode
+    con = duckdb.connect()
+    exported = con.execute(
+        f"select count(*) from read_parquet('{settings.export_dir}/lead_score_history/*/*.parquet')"
+    ).fetchone()[0]
+    con.close()
+    assert exported == 1500
+
+
+def test_by_date_tables_come_from_the_dbt_yaml():
+    from orchestration.publish import by_score_date_tables
+
+    assert by_score_date_tables() == {"lead_score_history", "account_scores", "mql_handoffs"}

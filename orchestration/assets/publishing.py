@@ -43,5 +43,7 @@ def published_bi_file(
             "export_dir": MetadataValue.path(str(result.export_dir)),
             "score_date": result.score_date or "",
             "row_counts": MetadataValue.json(result.row_counts),
+            # "all", or the score dates replaced in a history table
+            "refreshed": MetadataValue.json(result.refreshed),
         }
     )
