@@ -20,6 +20,7 @@ REPORTING_NODES = (
     "reporting_score_bands",
     "stg_crm__accounts",
     "stg_crm__opportunities",
+    "int_reporting__score_deciles",
     "int_reporting__score_conversions",
     "account_scores",
     "score_performance",
@@ -295,6 +296,54 @@ def test_account_scores_rebuild_one_date_per_run(settings: Settings, run_dbt):
         ("a1", d2, Decimal("60.00"), Decimal("30.00")),
         ("a2", d2, Decimal("20.00"), Decimal("10.00")),
     ]
+
+
+def test_score_deciles_compute_only_new_and_rescored_dates(settings: Settings, run_dbt):
+    """The per-date cohort table is incremental: a run computes its own date and
+    any date missing from it, drops dates history lost, and score_performance
+    equals a full rebuild."""
+    d1, d2, d3 = (D - dt.timedelta(days=n) for n in (2, 1, 0))
+
+    def day(when: dt.date, engagement: float) -> list[HistoryRow]:
+        return [
+            ("c1", "m", when, "a1", 10.0, engagement, "cold", False),
+            ("c2", "m", when, "a2", 5.0, 30.0, "cold", False),
+        ]
+
+    def deciles() -> list[tuple]:
+        return query(
+            settings,
+            "select score_date, contact_id, score_decile "
+            "from intermediate.int_reporting__score_deciles order by all",
+        )
+
+    nodes = REPORTING_NODES
+    write_upstream(settings, [*day(d1, 50.0), *day(d2, 50.0)])
+    build(run_dbt, d2, *nodes)  # first build: every date of history
+    assert deciles() == [(d1, "c1", 10), (d1, "c2", 5), (d2, "c1", 10), (d2, "c2", 5)]
+
+    # d1 changes in history but is not rebuilt; d3 is new: only d3 is computed.
+    write_upstream(settings, [*day(d1, 0.0), *day(d2, 50.0), *day(d3, 0.0)])
+    build(run_dbt, d3, *nodes)
+    assert deciles() == [
+        (d1, "c1", 10),
+        (d1, "c2", 5),
+        (d2, "c1", 10),
+        (d2, "c2", 5),
+        (d3, "c1", 5),
+        (d3, "c2", 10),
+    ]
+    # Re-scoring d1 replaces d1.
+    build(run_dbt, d1, *nodes)
+    assert deciles()[:2] == [(d1, "c1", 5), (d1, "c2", 10)]
+    # d2 gone from history (e.g. a full refresh of it): dropped here too.
+    write_upstream(settings, [*day(d1, 0.0), *day(d3, 0.0)])
+    build(run_dbt, d3, *nodes)
+    assert [row[0] for row in deciles()] == [d1, d1, d3, d3]
+
+    incremental = query(settings, "select * from marts.score_performance order by all")
+    run_dbt("build", "--select", *nodes, "--full-refresh", "--vars", f"{{score_date: '{d3}'}}")
+    assert query(settings, "select * from marts.score_performance order by all") == incremental
 
 
 @pytest.mark.parametrize("node", ["account_scores", "score_performance"])

@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 {#- The conversion window around each score date D, in days (dbt vars):
     an opportunity counts when it was created between D - lookback and
     D + window (calendar dates, inclusive). -#}
@@ -19,10 +21,13 @@
 -- happened: opportunities created for the contact (or, for an opportunity
 -- without a contact, for its account) within the conversion window around
 -- the score date. score_performance aggregates this by band.
+-- A view: the deciles are stored per date (int_reporting__score_deciles), the
+-- outcomes change as opportunities arrive and are joined when read, so no
+-- run rewrites a table the size of the whole history.
 
 with
 
-history as (
+deciles as (
 
     select
         contact_id,
@@ -31,18 +36,10 @@ history as (
         account_id,
         score,
         stage,
-        is_quarantined
-    from {{ ref('lead_score_history') }}
-
-),
-
-handoffs as (
-
-    select
-        contact_id,
-        model_id,
-        score_date
-    from {{ ref('mql_handoffs') }}
+        is_quarantined,
+        score_decile,
+        is_mql_handoff
+    from {{ ref('int_reporting__score_deciles') }}
 
 ),
 
@@ -58,58 +55,32 @@ opportunities as (
 
 ),
 
--- Deciles within each model and score date: decile = ceil(10 x share of the
--- date's contacts scoring at or below this score), so 10 = top and the top
--- scorer is always in decile 10. Equal scores share a decile (a band never
--- splits a tie on an arbitrary order); with many ties some deciles are empty.
-ranked as (
-
-    select
-        contact_id,
-        model_id,
-        score_date,
-        account_id,
-        score,
-        stage,
-        is_quarantined,
-        count(*) over (
-            partition by model_id, score_date
-            order by score asc
-            range between unbounded preceding and current row
-        ) as contacts_at_or_below,
-        count(*) over (
-            partition by model_id, score_date
-        ) as contacts_on_date
-    from history
-
-),
-
 -- An opportunity with a contact belongs to that contact; one without a
 -- contact belongs to every contact of its account.
 matched_opportunities as (
 
     select
-        ranked.contact_id,
-        ranked.model_id,
-        ranked.score_date,
+        deciles.contact_id,
+        deciles.model_id,
+        deciles.score_date,
         opportunities.is_won,
         opportunities.created_date
-    from ranked
+    from deciles
     inner join opportunities
-        on ranked.contact_id = opportunities.contact_id
+        on deciles.contact_id = opportunities.contact_id
 
     union all
 
     select
-        ranked.contact_id,
-        ranked.model_id,
-        ranked.score_date,
+        deciles.contact_id,
+        deciles.model_id,
+        deciles.score_date,
         opportunities.is_won,
         opportunities.created_date
-    from ranked
+    from deciles
     inner join opportunities
         on
-            ranked.account_id = opportunities.account_id
+            deciles.account_id = opportunities.account_id
             and opportunities.contact_id is null
 
 ),
@@ -148,25 +119,23 @@ outcomes as (
 as_of as (
 
     select max(score_date) as as_of_date
-    from history
+    from deciles
 
 )
 
 select
     -- keys
-    ranked.contact_id,
-    ranked.model_id,
-    ranked.score_date,
-    ranked.account_id,
+    deciles.contact_id,
+    deciles.model_id,
+    deciles.score_date,
+    deciles.account_id,
 
     -- the score and its bands
-    ranked.score,
-    ranked.stage,
-    ranked.is_quarantined,
-    cast(
-        ceil(10.0 * ranked.contacts_at_or_below / ranked.contacts_on_date) as integer
-    ) as score_decile,
-    handoffs.contact_id is not null as is_mql_handoff,
+    deciles.score,
+    deciles.stage,
+    deciles.is_quarantined,
+    deciles.score_decile,
+    deciles.is_mql_handoff,
 
     -- outcomes within the window
     coalesce(outcomes.opportunities_in_window, 0) > 0 as has_opportunity,
@@ -176,17 +145,12 @@ select
     -- the window
     {{ lookback_days }} as conversion_lookback_days,
     {{ window_days }} as conversion_window_days,
-    {{ dbt.dateadd('day', window_days, 'ranked.score_date') }} <= as_of.as_of_date as is_window_complete
+    {{ dbt.dateadd('day', window_days, 'deciles.score_date') }} <= as_of.as_of_date as is_window_complete
 
-from ranked
+from deciles
 cross join as_of
 left join outcomes
     on
-        ranked.contact_id = outcomes.contact_id
-        and ranked.model_id = outcomes.model_id
-        and ranked.score_date = outcomes.score_date
-left join handoffs
-    on
-        ranked.contact_id = handoffs.contact_id
-        and ranked.model_id = handoffs.model_id
-        and ranked.score_date = handoffs.score_date
+        deciles.contact_id = outcomes.contact_id
+        and deciles.model_id = outcomes.model_id
+        and deciles.score_date = outcomes.score_date

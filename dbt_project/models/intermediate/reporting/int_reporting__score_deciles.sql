@@ -1,0 +1,118 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='score_date',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ clear_score_date() }}",
+        post_hook="{{ drop_dates_not_in(ref('lead_score_history')) }}",
+    )
+}}
+
+-- The fixed part of the score_performance cohort: one row per contact x model
+-- x score date of lead_score_history, with the contact's score decile among
+-- the model's contacts on that date and whether it was handed off that day.
+-- None of it changes unless the date is re-scored, so the table is
+-- incremental: a run computes its score date (re-scoring replaces it) and any
+-- date of history still missing here (a first build computes every date);
+-- a post-hook removes dates no longer in history. The outcomes, which do
+-- change as opportunities arrive, are joined in int_reporting__score_conversions.
+
+with
+
+{% if is_incremental() %}
+missing_dates as (
+
+    select score_date from {{ ref('lead_score_history') }}
+
+    except
+
+    select score_date from {{ this }}
+
+),
+
+dates_to_build as (
+
+    select {{ score_date() }} as score_date
+
+    union
+
+    select score_date from missing_dates
+
+),
+{% endif %}
+
+history as (
+
+    select
+        contact_id,
+        model_id,
+        score_date,
+        account_id,
+        score,
+        stage,
+        is_quarantined
+    from {{ ref('lead_score_history') }}
+    {%- if is_incremental() %}
+        where score_date in (select dates_to_build.score_date from dates_to_build)
+    {%- endif %}
+
+),
+
+handoffs as (
+
+    select
+        contact_id,
+        model_id,
+        score_date
+    from {{ ref('mql_handoffs') }}
+    {%- if is_incremental() %}
+        where score_date in (select dates_to_build.score_date from dates_to_build)
+    {%- endif %}
+
+),
+
+-- Deciles within each model and score date: decile = ceil(10 x share of the
+-- date's contacts scoring at or below this score), so 10 = top and the top
+-- scorer is always in decile 10. Equal scores share a decile (a band never
+-- splits a tie on an arbitrary order); with many ties some deciles are empty.
+ranked as (
+
+    select
+        contact_id,
+        model_id,
+        score_date,
+        account_id,
+        score,
+        stage,
+        is_quarantined,
+        count(*) over (
+            partition by model_id, score_date
+            order by score asc
+            range between unbounded preceding and current row
+        ) as contacts_at_or_below,
+        count(*) over (
+            partition by model_id, score_date
+        ) as contacts_on_date
+    from history
+
+)
+
+select
+    ranked.contact_id,
+    ranked.model_id,
+    ranked.score_date,
+    ranked.account_id,
+    ranked.score,
+    ranked.stage,
+    ranked.is_quarantined,
+    cast(
+        ceil(10.0 * ranked.contacts_at_or_below / ranked.contacts_on_date) as integer
+    ) as score_decile,
+    handoffs.contact_id is not null as is_mql_handoff
+from ranked
+left join handoffs
+    on
+        ranked.contact_id = handoffs.contact_id
+        and ranked.model_id = handoffs.model_id
+        and ranked.score_date = handoffs.score_date
