@@ -12,18 +12,25 @@ when that date is rebuilt says so in its dbt YAML (`meta: {publish:
 by_score_date}`); for those, the new file starts as a copy of the previous
 published file and only the score dates that changed are replaced:
 
-- every date of a dbt build recorded in `audit.dbt_builds` after the build
-  the previous publish included (complete or not: a failed build may have
-  rewritten a date before its tests failed), and
+- the score date of every dbt invocation that ran a model since the
+  previous publish: dbt records each one itself (`audit.dbt_runs`, an
+  on-run-end hook), whoever started it and whether it failed half-way; the
+  orchestrator's own builds (`audit.dbt_builds`) count too;
 - every date whose row count differs between the warehouse and the previous
-  publish (a date rebuilt outside `leadscore`, a `--full-refresh`).
+  publish (a safety net).
+
+A `--full-refresh` since the previous publish copies the tables whole.
 
 After the update the row count of every date must match the warehouse, or
 nothing is published. The Parquet copy of such a table is a folder with one
 partition per date (`<table>/score_date=YYYY-MM-DD/data_0.parquet`); the
 files of unchanged dates are hard links to the previous export's. Anything
 unexpected (no previous file, other columns, a previous file of an older
-version, `LEADSCORE_PUBLISH_FULL=1`) falls back to copying the table whole.
+version, null score dates, `LEADSCORE_PUBLISH_FULL=1`) falls back to copying
+the table whole.
+
+The build status and the change markers are read through the same read-only
+attachment of the warehouse the copy uses, so no build can slip in between.
 """
 
 from __future__ import annotations
@@ -74,7 +81,9 @@ def by_score_date_tables(manifest_path: Path | None = None) -> frozenset[str]:
     """Models whose YAML declares `meta: {publish: by_score_date}` (from the dbt manifest)."""
     path = manifest_path or DBT_PROJECT_DIR / "target" / "manifest.json"
     if not path.exists():
-        return frozenset()
+        # Silently publishing history tables whole, as single files, would
+        # change the export layout readers rely on.
+        raise FileNotFoundError(f"{path} not found: run `leadscore prepare` (dbt parse) first")
     nodes = json.loads(path.read_text())["nodes"].values()
     return frozenset(
         node.get("alias") or node["name"]
@@ -84,23 +93,34 @@ def by_score_date_tables(manifest_path: Path | None = None) -> frozenset[str]:
     )
 
 
-def _last_build(settings: Settings) -> _Build:
-    con = connect(settings.warehouse_path, read_only=True)
-    try:
-        exists = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'audit' and table_name = 'dbt_builds'"
+def _table_exists(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() "
+            "where database_name = ? and schema_name = ? and table_name = ?",
+            [database, schema, table],
         ).fetchone()[0]
-        if not exists:
-            return _Build(None, False, None)
-        row = con.execute(
-            "select cast(score_date as varchar), is_complete, "
-            "(select max(recorded_at) from audit.dbt_builds) from audit.dbt_builds "
-            "order by recorded_at desc limit 1"
-        ).fetchone()
-    finally:
-        con.close()
-    return _Build(row[0], bool(row[1]), row[2]) if row else _Build(None, False, None)
+    )
+
+
+def _last_build(con: duckdb.DuckDBPyConnection) -> _Build:
+    """The last orchestrated build, and the newest build or dbt run recorded, in
+    the warehouse attached as `warehouse`."""
+    if not _table_exists(con, "warehouse", "audit", "dbt_builds"):
+        return _Build(None, False, None)
+    row = con.execute(
+        "select cast(score_date as varchar), is_complete from warehouse.audit.dbt_builds "
+        "order by recorded_at desc limit 1"
+    ).fetchone()
+    if row is None:
+        return _Build(None, False, None)
+    markers = ["select max(recorded_at) as recorded_at from warehouse.audit.dbt_builds"]
+    if _table_exists(con, "warehouse", "audit", "dbt_runs"):
+        markers.append("select max(recorded_at) from warehouse.audit.dbt_runs")
+    (through,) = con.execute(
+        f"select max(recorded_at) from ({' union all '.join(markers)})"
+    ).fetchone()
+    return _Build(row[0], bool(row[1]), through)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -172,17 +192,32 @@ def _refresh_dates(
         return None
     if con.execute(f"select count(*) from {source} where score_date is null").fetchone()[0]:
         return None
+    changed = [
+        "select score_date from warehouse.audit.dbt_builds "
+        "where recorded_at > $after and score_date is not null"
+    ]
+    if _table_exists(con, "warehouse", "audit", "dbt_runs"):
+        refreshed = con.execute(
+            "select count(*) from warehouse.audit.dbt_runs "
+            "where recorded_at > $after and is_full_refresh",
+            {"after": builds_after},
+        ).fetchone()[0]
+        if refreshed:
+            return None
+        changed.append(
+            "select score_date from warehouse.audit.dbt_runs "
+            "where recorded_at > $after and score_date is not null"
+        )
     dates = [
         row[0]
         for row in con.execute(
             f"""
             {_date_counts_differ(source, table)}
             union
-            select score_date from warehouse.audit.dbt_builds
-            where recorded_at > ? and score_date is not null
+            {" union ".join(changed)}
             order by score_date
             """,
-            [builds_after],
+            {"after": builds_after},
         ).fetchall()
     ]
     if dates:
@@ -242,6 +277,14 @@ def _export_by_date(
     scratch.rmdir()
 
 
+def _has_score_dates(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """A date column without nulls: the table can be exported one partition per date."""
+    if ("score_date", "DATE") not in _columns(con, "warehouse", PUBLISHED_SCHEMA, table):
+        return False
+    nulls = con.execute(f'select count(*) from main."{table}" where score_date is null')
+    return not nulls.fetchone()[0]
+
+
 def _link_or_copy(source: Path, destination: Path) -> None:
     try:
         os.link(source, destination)
@@ -256,12 +299,6 @@ def publish(
 
     `by_date`: the tables to update by score date (default: from the dbt manifest).
     """
-    build = _last_build(settings)
-    if not build.complete:
-        raise PublishRefused(
-            "the last dbt build did not complete (a model or test failed, or only part of the "
-            "project was built); the published file was left untouched"
-        )
     by_date = by_score_date_tables() if by_date is None else by_date
     target = settings.publish_path
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -280,6 +317,13 @@ def publish(
         con = connect(staging_db)
         try:
             con.execute(f"attach '{settings.warehouse_path}' as warehouse (read_only)")
+            staging_name = con.execute("select current_database()").fetchone()[0]
+            build = _last_build(con)
+            if not build.complete:
+                raise PublishRefused(
+                    "the last dbt build did not complete (a model or test failed, or only part "
+                    "of the project was built); the published file was left untouched"
+                )
             tables = [
                 row[0]
                 for row in con.execute(
@@ -303,14 +347,12 @@ def publish(
             staging_export.mkdir(parents=True)
             for table in tables:
                 dates = None
-                if previous is not None and table in by_date:
-                    exists = con.execute(
-                        "select count(*) from duckdb_tables() where database_name = "
-                        "current_database() and schema_name = 'main' and table_name = ?",
-                        [table],
-                    ).fetchone()[0]
-                    if exists:
-                        dates = _refresh_dates(con, table, previous["builds_through"])
+                if (
+                    previous is not None
+                    and table in by_date
+                    and _table_exists(con, staging_name, "main", table)
+                ):
+                    dates = _refresh_dates(con, table, previous["builds_through"])
                 if dates is None:
                     con.execute(
                         f'create or replace table main."{table}" as '
@@ -322,9 +364,7 @@ def publish(
                 row_counts[table] = con.execute(f'select count(*) from main."{table}"').fetchone()[
                     0
                 ]
-                if table in by_date and ("score_date", "DATE") in _columns(
-                    con, "warehouse", PUBLISHED_SCHEMA, table
-                ):
+                if table in by_date and _has_score_dates(con, table):
                     _export_by_date(con, table, staging_export, previous_export, dates)
                 else:
                     con.execute(

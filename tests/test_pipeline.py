@@ -181,6 +181,12 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
         assert con.execute(
             "select count(distinct score_date) from lead_score_history"
         ).fetchone() == (2,)
+        # dbt records every invocation itself (on-run-end), which publishing reads.
+        runs = con.execute(
+            "select distinct cast(score_date as varchar), is_full_refresh "
+            "from warehouse.audit.dbt_runs where models like '%lead_score_history%'"
+        ).fetchall()
+        assert set(runs) == {(SCORE_DATE, False), (next_day, False)}
         exported = con.execute(
             "select * exclude (score_date), cast(score_date as date) from read_parquet("
             f"'{settings.export_dir}/lead_score_history/*/*.parquet', hive_partitioning = true) "

@@ -287,6 +287,51 @@ def test_history_is_published_by_score_date(settings: Settings, monkeypatch: pyt
     )
 
 
+def record_dbt_run(settings: Settings, day: str, full_refresh: bool = False) -> None:
+    """What dbt's on-run-end hook (macro record_dbt_run) writes for any invocation."""
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute(
+            "create table if not exists audit.dbt_runs (invocation_id varchar, score_date date, "
+            "is_full_refresh boolean, models varchar, recorded_at timestamp)"
+        )
+        con.execute(
+            "insert into audit.dbt_runs values ('i', cast(? as date), ?, 'lead_score_history', "
+            "cast(now() as timestamp))",
+            [day, full_refresh],
+        )
+    finally:
+        con.close()
+
+
+def test_dates_rebuilt_by_dbt_outside_leadscore_are_published(settings: Settings):
+    score_day(settings, "2026-01-30", version=1)
+    score_day(settings, "2026-01-31", version=1)
+    publish(settings, by_date=BY_DATE)
+    # An analyst re-scores 2026-01-30 with dbt directly: same row count, new
+    # values, no orchestrated build recorded; dbt's own record is enough.
+    con = connect(settings.warehouse_path)
+    con.execute(
+        "update marts.lead_score_history set version = 5 where score_date = date '2026-01-30'"
+    )
+    con.close()
+    record_dbt_run(settings, "2026-01-30")
+    assert publish(settings, by_date=BY_DATE).refreshed["lead_score_history"] == ["2026-01-30"]
+    assert published_rows(settings, "lead_score_history") == warehouse_rows(
+        settings, "lead_score_history"
+    )
+    # A --full-refresh since the last publish: the table is copied whole.
+    con = connect(settings.warehouse_path)
+    con.execute("update marts.lead_score_history set version = 6")
+    con.close()
+    record_dbt_run(settings, "2026-01-31", full_refresh=True)
+    assert publish(settings, by_date=BY_DATE).refreshed["lead_score_history"] == "all"
+    assert published_rows(settings, "lead_score_history") == warehouse_rows(
+        settings, "lead_score_history"
+    )
+    assert {row[-1] for row in exported_rows(settings, "lead_score_history")} == {6}
+
+
 def test_publish_by_date_falls_back_to_a_full_copy(settings: Settings):
     score_day(settings, "2026-01-30", version=1)
     publish(settings, by_date=BY_DATE)

@@ -1,0 +1,34 @@
+{#- on-run-end: record every dbt invocation that ran a model, whoever started
+    it (the orchestrator, an analyst's `dbt build`, a `--full-refresh`), with
+    the score date it ran for. Publishing reads it to know which score dates
+    of the history tables may have changed since the last publish (see
+    orchestration/publish.py); the orchestrator's own record of complete
+    builds stays in audit.dbt_builds. -#}
+{% macro record_dbt_run(results) -%}
+    {%- if execute -%}
+        {%- set models = [] -%}
+        {%- for result in results if result.node.resource_type == 'model' -%}
+            {%- do models.append(result.node.name) -%}
+        {%- endfor -%}
+        {%- if models -%}
+            {%- set audit = api.Relation.create(database=target.database, schema='audit', identifier='dbt_runs') -%}
+            {%- do adapter.create_schema(audit) -%}
+            {%- call statement('create_dbt_runs', auto_begin=False) -%}
+                create table if not exists {{ audit }} (
+                    invocation_id {{ dbt.type_string() }},
+                    score_date date,
+                    is_full_refresh {{ dbt.type_boolean() }},
+                    models {{ dbt.type_string() }},
+                    recorded_at {{ dbt.type_timestamp() }}
+                )
+            {%- endcall -%}
+            insert into {{ audit }}
+            select
+                '{{ invocation_id }}',
+                {{ score_date() }},
+                {{ 'true' if flags.FULL_REFRESH else 'false' }},
+                '{{ models | sort | join(",") }}',
+                cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
