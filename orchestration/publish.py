@@ -20,6 +20,9 @@ published file and only the score dates that changed are replaced:
   publish (a safety net).
 
 A `--full-refresh` since the previous publish copies the tables whole.
+"Since" compares `recorded_at` timestamps of one clock (the warehouse's
+connections, UTC); a clock stepped back between a publish and a build would
+hide that build's date from this test, not from the row-count check.
 
 After the update the row count of every date must match the warehouse, or
 nothing is published. The Parquet copy of such a table is a folder with one
