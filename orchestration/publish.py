@@ -182,16 +182,14 @@ def _date_counts_differ(source: str, table: str) -> str:
 
 
 def _refresh_dates(
-    con: duckdb.DuckDBPyConnection, table: str, builds_after: dt.datetime
+    con: duckdb.DuckDBPyConnection, staging_name: str, table: str, builds_after: dt.datetime
 ) -> list[dt.date] | None:
     """Replace the changed score dates of a by-date table; None: copy it whole."""
     source = f'warehouse.{PUBLISHED_SCHEMA}."{table}"'
     warehouse_columns = _columns(con, "warehouse", PUBLISHED_SCHEMA, table)
     if ("score_date", "DATE") not in warehouse_columns:
         return None
-    if _columns(con, con.execute("select current_database()").fetchone()[0], "main", table) != (
-        warehouse_columns
-    ):
+    if _columns(con, staging_name, "main", table) != warehouse_columns:
         return None
     if con.execute(f"select count(*) from {source} where score_date is null").fetchone()[0]:
         return None
@@ -211,21 +209,17 @@ def _refresh_dates(
             "select score_date from warehouse.audit.dbt_runs "
             "where recorded_at > $after and score_date is not null"
         )
-    dates = [
-        row[0]
-        for row in con.execute(
-            f"""
-            {_date_counts_differ(source, table)}
-            union
-            {" union ".join(changed)}
-            order by score_date
-            """,
-            {"after": builds_after},
-        ).fetchall()
-    ]
+    con.execute(
+        f"""
+        create or replace temp table _dates as
+        {_date_counts_differ(source, table)}
+        union
+        {" union ".join(changed)}
+        """,
+        {"after": builds_after},
+    )
+    dates = [row[0] for row in con.execute("select score_date from _dates order by 1").fetchall()]
     if dates:
-        con.execute("create or replace temp table _dates (score_date date)")
-        con.executemany("insert into _dates values (?)", [[d] for d in dates])
         con.execute(
             f'delete from main."{table}" where score_date in (select score_date from _dates)'
         )
@@ -355,7 +349,7 @@ def publish(
                     and table in by_date
                     and _table_exists(con, staging_name, "main", table)
                 ):
-                    dates = _refresh_dates(con, table, previous["builds_through"])
+                    dates = _refresh_dates(con, staging_name, table, previous["builds_through"])
                 if dates is None:
                     con.execute(
                         f'create or replace table main."{table}" as '
