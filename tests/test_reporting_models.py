@@ -303,6 +303,51 @@ def test_account_scores_rebuild_one_date_per_run(settings: Settings, run_dbt):
     ]
 
 
+def test_account_scores_change_reads_the_stored_previous_date(settings: Settings, run_dbt):
+    """A daily run ranks its own date only: the previous date's roll-up comes from
+    the table (a marker planted there shows up in the change); a previous date the
+    table does not hold is rolled up from history in the same run."""
+    d1, d2 = D - dt.timedelta(days=1), D
+    history = [
+        ("c1", "m", d1, "a1", 10.0, 20.0, "cold", False),
+        ("c2", "m", d1, "a2", 5.0, 5.0, "cold", False),
+        ("c1", "n", d1, "a1", 0.0, 8.0, "cold", False),
+    ]
+    write_upstream(settings, history)
+    build(run_dbt, d1)
+    con = connect(settings.warehouse_path)
+    try:  # the marker: a stored roll-up that history does not give
+        con.execute(
+            "update marts.account_scores set account_score = 100 "
+            "where account_id = 'a1' and model_id = 'm'"
+        )
+        # model n's previous date is missing from the table
+        con.execute("delete from marts.account_scores where model_id = 'n'")
+    finally:
+        con.close()
+
+    history += [
+        ("c1", "m", d2, "a1", 10.0, 50.0, "warm", False),
+        ("c2", "m", d2, "a2", 5.0, 15.0, "cold", False),
+        ("c1", "n", d2, "a1", 0.0, 12.0, "cold", False),
+    ]
+    write_upstream(settings, history)
+    build(run_dbt, d2, "account_scores", command="run")
+    assert query(
+        settings,
+        "select model_id, account_id, account_score, previous_score_date, account_score_change "
+        "from marts.account_scores where score_date = '" + d2.isoformat() + "' order by all",
+    ) == [
+        ("m", "a1", Decimal("60.00"), d1, Decimal("-40.00")),  # 60 - the stored 100
+        ("m", "a2", Decimal("20.00"), d1, Decimal("10.00")),
+        ("n", "a1", Decimal("12.00"), d1, Decimal("4.00")),  # 12 - 8 rolled up from history
+    ]
+    # the previous date computed for the change is not written (only D is)
+    assert query(settings, "select count(*) from marts.account_scores where model_id = 'n'") == [
+        (1,)
+    ]
+
+
 def test_score_deciles_compute_only_new_and_rescored_dates(settings: Settings, run_dbt):
     """The per-date cohort table is incremental: a run computes its own date and
     any date missing from it, drops dates history lost, and score_performance

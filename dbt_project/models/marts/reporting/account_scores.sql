@@ -22,8 +22,11 @@
 -- the run's score date D only, so a backfill fills each date in turn and
 -- re-scoring D replaces D's rows; a first build or --full-refresh rolls up
 -- every date history holds. account_score_change compares with the model's
--- previous scored date, read from history (not from this table), so it does
--- not depend on the order dates are built in.
+-- previous scored date in history (previous_score_date): its roll-up is read
+-- from this table when the table holds that date (an earlier run wrote it),
+-- else rolled up from history here, so a daily run ranks one date's
+-- contacts, not two, and the result does not depend on the order dates are
+-- built in.
 
 with
 
@@ -88,6 +91,33 @@ target_dates as (
 
 ),
 
+{% if is_incremental() -%}
+-- the previous dates' roll-ups this table already holds
+stored_previous as (
+
+    select
+        stored.model_id,
+        stored.score_date,
+        stored.account_id,
+        stored.account_score
+    from {{ this }} as stored
+    inner join target_dates
+        on
+            stored.model_id = target_dates.model_id
+            and stored.score_date = target_dates.previous_score_date
+
+),
+
+stored_previous_dates as (
+
+    select distinct
+        model_id,
+        score_date
+    from stored_previous
+
+),
+
+{% endif -%}
 rollup_dates as (
 
     select
@@ -98,10 +128,20 @@ rollup_dates as (
     union
 
     select
-        model_id,
-        previous_score_date as score_date
+        target_dates.model_id,
+        target_dates.previous_score_date as score_date
     from target_dates
-    where previous_score_date is not null
+    {% if is_incremental() -%}
+        left join stored_previous_dates
+            on
+                target_dates.model_id = stored_previous_dates.model_id
+                and target_dates.previous_score_date = stored_previous_dates.score_date
+        where
+            target_dates.previous_score_date is not null
+            and stored_previous_dates.score_date is null
+    {%- else -%}
+        where target_dates.previous_score_date is not null
+    {%- endif %}
 
 ),
 
@@ -197,6 +237,17 @@ previous_rollup as (
         account_id,
         top_engagement_score + best_fit_score as account_score
     from account_rollup
+    {%- if is_incremental() %}
+
+    union all
+
+    select
+        model_id,
+        score_date,
+        account_id,
+        account_score
+    from stored_previous
+    {%- endif %}
 
 )
 
