@@ -36,14 +36,28 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from None
 
 
+#: The dagster.yaml of a DAGSTER_HOME leadscore creates: no telemetry, and the
+#: event log keeps an engine per database file (orchestration/event_log.py).
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+event_log_storage:
+  module: orchestration.event_log
+  class: PooledSqliteEventLogStorage
+"""
+#: The dagster.yaml earlier versions wrote; replaced by DAGSTER_YAML (same files).
+_EARLIER_DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+
+
 def _prepare_environment(settings: Settings) -> None:
     """Make every path absolute in the environment dbt and Dagster will see."""
     os.environ.update(settings.export_env())
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     config = settings.dagster_home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+    # A dagster.yaml of the user's own is never touched.
+    if not config.exists() or config.read_text() == _EARLIER_DAGSTER_YAML:
+        config.write_text(DAGSTER_YAML)
 
 
 def prepare_manifest(quiet: bool = False) -> None:

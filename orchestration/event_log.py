@@ -1,0 +1,116 @@
+"""Dagster's SQLite event log, with one SQLAlchemy engine per database file.
+
+Dagster's own `SqliteEventLogStorage` creates, connects and disposes a new
+engine for every read and write (`NullPool`): two or three times per event,
+and a daily run stores about 1,050 events (a materialization per model, a
+planned and an evaluated check per dbt test). Measured on the sample data
+(`leadscore run`, same warehouse, twice each): 58.4 / 54.8 s with Dagster's
+class, 49.4 / 45.5 s with this one.
+
+Only connection handling differs. The files are Dagster's own layout
+(`$DAGSTER_HOME/history/runs/<run_id>.db` plus `index.db`), so `dagster dev`,
+older runs and Dagster's class read the same history. Engines are kept for
+the few most recent database files (a run writes its own file and the index),
+are never shared with a forked child process, and are disposed before `wipe`
+deletes files and when the instance is disposed. Every use still holds the
+storage's lock, as in Dagster's class, so one connection is never used by two
+threads at once.
+
+`leadscore` selects this class in the `dagster.yaml` it writes
+(`orchestration.cli.DAGSTER_YAML`); a `dagster.yaml` of your own is left as
+it is.
+"""
+
+import os
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import dagster._check as check
+from dagster import Field, StringSource
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    SqliteEventLogStorage,
+)
+from dagster._serdes import ConfigurableClassData
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection, Engine
+
+
+def default_base_dir() -> str:
+    """Where Dagster's default SQLite storage keeps the event logs."""
+    home = os.environ.get("DAGSTER_HOME", "").strip()
+    if not home:
+        raise check.CheckError("DAGSTER_HOME must be set to locate the event log")
+    return os.path.join(home, "history", "runs")
+
+
+class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+    """`SqliteEventLogStorage` that keeps an engine per database file instead of one per call."""
+
+    #: engines kept open; the least recently used one beyond this is disposed
+    MAX_ENGINES = 8
+
+    def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
+        # set first: Dagster's __init__ may already connect
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._engines_pid = os.getpid()
+        super().__init__(base_dir or default_base_dir(), inst_data=inst_data)
+
+    @classmethod
+    def config_type(cls) -> Mapping[str, Any]:
+        return {"base_dir": Field(StringSource, is_required=False)}
+
+    @classmethod
+    def from_config_value(  # ty: ignore[invalid-method-override]
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+    ) -> "PooledSqliteEventLogStorage":
+        return cls(inst_data=inst_data, **config_value)
+
+    def _engine(self, shard: str) -> Engine:
+        """The shard's engine; the caller holds `self._db_lock`."""
+        if self._engines_pid != os.getpid():
+            # A forked child must not use the parent's open connections.
+            self._engines = OrderedDict()
+            self._engines_pid = os.getpid()
+        engine = self._engines.get(shard)
+        if engine is not None:
+            self._engines.move_to_end(shard)
+            return engine
+        engine = create_engine(
+            self.conn_string_for_shard(shard),
+            # Connections may be used from any thread: the lock serialises them.
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        )
+        self._engines[shard] = engine
+        while len(self._engines) > self.MAX_ENGINES:
+            _, oldest = self._engines.popitem(last=False)
+            oldest.dispose()
+        return engine
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        with self._db_lock:
+            check.str_param(shard, "shard")
+            engine = self._engine(shard)
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def _dispose_engines(self) -> None:
+        with self._db_lock:
+            engines, self._engines = list(self._engines.values()), OrderedDict()
+        for engine in engines:
+            engine.dispose()
+
+    def wipe(self) -> None:
+        # Dagster's wipe deletes the run files: close every connection to them first.
+        self._dispose_engines()
+        super().wipe()
+
+    def dispose(self) -> None:
+        self._dispose_engines()
+        super().dispose()
