@@ -12,7 +12,9 @@ Only connection handling differs. The files are Dagster's own layout
 older runs and Dagster's class read the same history. Engines are kept for
 the few most recent database files (a run writes its own file and the index),
 are never shared with a forked child process, and are disposed before `wipe`
-deletes files and when the instance is disposed. Every use still holds the
+deletes files and when the instance is disposed. The files are in WAL mode:
+with a connection kept open, a commit changes `<run_id>.db-wal` only, so the
+watcher behind `dagster dev`'s live run logs wakes on that file too. Every use still holds the
 storage's lock, as in Dagster's class, so one connection is never used by two
 threads at once.
 
@@ -21,6 +23,8 @@ threads at once.
 it is.
 """
 
+import contextlib
+import glob
 import os
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -29,13 +33,18 @@ from typing import Any
 
 import dagster._check as check
 from dagster import Field, StringSource
+from dagster._core.storage.event_log.base import EventHandlerFn
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
     SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
+    SqliteEventLogStorageWatchdog,
 )
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
+from watchdog.events import FileSystemEvent, PatternMatchingEventHandler
+from watchdog.observers import Observer
 
 
 def default_base_dir() -> str:
@@ -71,7 +80,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def _engine(self, shard: str) -> Engine:
         """The shard's engine; the caller holds `self._db_lock`."""
         if self._engines_pid != os.getpid():
-            # A forked child must not use the parent's open connections.
+            # A forked child must not use, nor close, the parent's connections.
+            for inherited in self._engines.values():
+                inherited.dispose(close=False)
             self._engines = OrderedDict()
             self._engines_pid = os.getpid()
         engine = self._engines.get(shard)
@@ -101,16 +112,65 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 yield conn
 
     def _dispose_engines(self) -> None:
-        with self._db_lock:
-            engines, self._engines = list(self._engines.values()), OrderedDict()
+        """Close every kept connection; the caller holds `self._db_lock`."""
+        engines, self._engines = list(self._engines.values()), OrderedDict()
         for engine in engines:
             engine.dispose()
 
     def wipe(self) -> None:
-        # Dagster's wipe deletes the run files: close every connection to them first.
-        self._dispose_engines()
-        super().wipe()
+        # Dagster's wipe, with the connections closed and the run files deleted
+        # under the lock, so no thread can reopen a file that is being deleted.
+        with self._db_lock:
+            self._dispose_engines()
+            for filename in glob.glob(os.path.join(self._base_dir, "*.db*")):
+                name = os.path.basename(filename)
+                if name.split(".db")[0] != INDEX_SHARD_NAME and name.endswith(
+                    (".db", ".db-wal", ".db-shm")
+                ):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(filename)
+            self._initialized_dbs = set()
+        self._wipe_index()
+
+    def watch(self, run_id: str, cursor: str | None, callback: EventHandlerFn) -> None:
+        # Dagster's, with a watchdog that also wakes on the write-ahead log (below).
+        if not self._obs:
+            self._obs = Observer()
+            self._obs.start()
+        watchdog = _RunLogWatchdog(self, run_id, callback, cursor)
+        self._watchers[run_id][callback] = (
+            watchdog,
+            self._obs.schedule(watchdog, self._base_dir, recursive=True),
+        )
 
     def dispose(self) -> None:
-        self._dispose_engines()
+        with self._db_lock:
+            self._dispose_engines()
         super().dispose()
+
+
+class _RunLogWatchdog(SqliteEventLogStorageWatchdog):
+    """Dagster's watcher of a run's events (live logs in `dagster dev`), woken by
+    changes to `<run_id>.db-wal` too: the files are in WAL mode, and while the
+    writing process keeps its connection open a commit changes only the
+    write-ahead log (`<run_id>.db` changes at a checkpoint). Dagster's own
+    watcher relies on each write closing the connection, which checkpoints."""
+
+    def __init__(
+        self,
+        event_log_storage: SqliteEventLogStorage,
+        run_id: str,
+        callback: EventHandlerFn,
+        cursor: str | None,
+    ):
+        log_path = event_log_storage.path_for_shard(run_id)
+        PatternMatchingEventHandler.__init__(self, patterns=[log_path, log_path + "-wal"])
+        # the attributes Dagster's _process_log reads
+        self._event_log_storage = event_log_storage
+        self._run_id = run_id
+        self._cb = callback
+        self._log_path = log_path
+        self._cursor = cursor
+
+    def on_modified(self, event: FileSystemEvent) -> None:
+        self._process_log()

@@ -4,6 +4,7 @@ class reads back from the same files, and its engines are bounded, not shared
 with a forked process and closed before a wipe deletes files."""
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,24 @@ def test_a_forked_process_opens_its_own_engines(home: Path):
         JOB.execute_in_process(instance=instance)
         assert storage._engines_pid == os.getpid()
         assert not set(map(id, parents.values())) & set(map(id, storage._engines.values()))
+
+
+def test_live_run_logs_see_events_while_the_writer_keeps_its_connection(home: Path):
+    """`dagster dev` watches a run's file: a commit through a kept-open
+    connection only changes the write-ahead log, which must wake it too."""
+    with DagsterInstance.from_config(str(home)) as writer:
+        run = writer.get_run_by_id(JOB.execute_in_process(instance=writer).run_id)
+        assert run.run_id in writer.event_log_storage._engines  # kept open
+        seen: list[str] = []
+        reader = PooledSqliteEventLogStorage(str(home / "history" / "runs"))
+        try:
+            reader.watch(run.run_id, None, lambda entry, _cursor: seen.append(entry.message))
+            time.sleep(0.5)  # let the observer start
+            before = len(seen)
+            writer.report_engine_event("written while the connection stays open", run)
+            deadline = time.monotonic() + 10
+            while len(seen) == before and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert "written while the connection stays open" in seen[before:]
+        finally:
+            reader.dispose()
