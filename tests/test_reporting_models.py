@@ -347,6 +347,27 @@ def test_account_scores_change_reads_the_stored_previous_date(settings: Settings
         (1,)
     ]
 
+    # --full-refresh rolls every date up from history: the planted row is gone
+    saved = os.environ.get("LEADSCORE_SCORE_DATE")
+    os.environ["LEADSCORE_SCORE_DATE"] = str(d2)
+    try:
+        run_dbt("run", "--select", "account_scores", "--full-refresh")
+    finally:
+        if saved is None:
+            del os.environ["LEADSCORE_SCORE_DATE"]
+        else:
+            os.environ["LEADSCORE_SCORE_DATE"] = saved
+    assert query(
+        settings,
+        "select model_id, account_id, score_date, account_score, account_score_change "
+        "from marts.account_scores where account_id = 'a1' order by all",
+    ) == [
+        ("m", "a1", d1, Decimal("30.00"), None),
+        ("m", "a1", d2, Decimal("60.00"), Decimal("30.00")),
+        ("n", "a1", d1, Decimal("8.00"), None),
+        ("n", "a1", d2, Decimal("12.00"), Decimal("4.00")),
+    ]
+
 
 def test_score_deciles_compute_only_new_and_rescored_dates(settings: Settings, run_dbt):
     """The per-date cohort table is incremental: a run computes its own date and
