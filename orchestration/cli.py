@@ -17,6 +17,7 @@ import datetime as dt
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,22 +71,30 @@ def prepare_manifest(quiet: bool = False) -> None:
         raise SystemExit(f"leadscore: {failed}") from None
 
 
+#: dbt_project folders that hold dbt's output, not its sources
+_DBT_OUTPUT_DIRS = frozenset({"target", "logs", "dbt_packages"})
+
+
+def _source_files(root: Path, skip_top: frozenset[str] = frozenset()) -> Iterator[Path]:
+    """Every file under root, not descending into the top-level folders `skip_top`."""
+    for folder, subfolders, files in os.walk(root):
+        if Path(folder) == root:
+            subfolders[:] = [d for d in subfolders if d not in skip_top]
+        for name in files:
+            yield Path(folder) / name
+
+
 def manifest_is_stale() -> bool:
-    """True when the manifest is missing or older than a dbt or rulebook file."""
+    """True when the manifest is missing or older than a dbt or rulebook file.
+
+    dbt's output folders are not walked: target/ keeps a folder per run.
+    """
     manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    sources = [
-        *SEEDS_DIR.rglob("*"),
-        *(
-            p
-            for p in DBT_PROJECT_DIR.rglob("*")
-            if "target" not in p.relative_to(DBT_PROJECT_DIR).parts[:1]
-            and "logs" not in p.relative_to(DBT_PROJECT_DIR).parts[:1]
-        ),
-    ]
-    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
+    sources = (*_source_files(SEEDS_DIR), *_source_files(DBT_PROJECT_DIR, _DBT_OUTPUT_DIRS))
+    return any(p.stat().st_mtime > built for p in sources)
 
 
 class _StderrLog:

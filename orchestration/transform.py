@@ -2,8 +2,10 @@
 graph (sources -> raw ingestion assets), and the partitioned dbt assets."""
 
 import os
+import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey
@@ -51,6 +53,25 @@ class LeadscoreTranslator(DagsterDbtTranslator):
 
 
 translator = LeadscoreTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+#: dagster-dbt gives every dbt invocation its own folder under dbt_project/target
+#: (`<op>-<run id>-<suffix>`: compiled SQL, run_results.json, dbt.log; ~12 MB
+#: here). The latest ones are kept for inspection; older ones are removed
+#: before each build, so that a daily schedule does not fill the disk.
+KEEP_RUN_TARGETS = 20
+
+
+def prune_run_targets(target_dir: Path, prefix: str, keep: int = KEEP_RUN_TARGETS) -> list[Path]:
+    """Remove all but the `keep` most recent `<prefix>-*` folders; return the removed ones."""
+    runs = sorted(
+        (p for p in target_dir.glob(f"{prefix}-*") if p.is_dir()),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in runs[keep:]:
+        shutil.rmtree(old)
+    return runs[keep:]
 
 
 @contextmanager
@@ -121,6 +142,9 @@ def leadscore_dbt_assets(
 ) -> Iterator[Any]:
     """`dbt build` for the run's score date: seeds, models and every dbt test."""
     score_date = context.partition_key
+    removed = prune_run_targets(Path(dbt_project.project_dir) / "target", context.op_def.name)
+    if removed:
+        context.log.info(f"removed {len(removed)} old dbt run folder(s) from dbt_project/target")
     mark_build(leadscore, score_date, ready=False, run_id=context.run_id)
     # The date goes through the environment, not `--vars`: vars are part of
     # dbt's parse state, so a new date each day would force a full re-parse.

@@ -1,0 +1,76 @@
+"""What `leadscore` does around dbt on every run: the manifest staleness check
+looks at dbt's sources only (not the per-run folders dagster-dbt leaves in
+target/), and old per-run folders are removed, the latest kept."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from orchestration import cli
+from orchestration.transform import prune_run_targets
+
+
+def _touch(path: Path, mtime: float) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("x")
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    dbt_dir, seeds = tmp_path / "dbt_project", tmp_path / "seeds"
+    _touch(dbt_dir / "models" / "staging" / "stg_a.sql", 1_000)
+    _touch(dbt_dir / "dbt_project.yml", 1_000)
+    _touch(seeds / "scoring_models.csv", 1_000)
+    _touch(dbt_dir / "target" / "manifest.json", 2_000)
+    monkeypatch.setattr(cli, "DBT_PROJECT_DIR", dbt_dir)
+    monkeypatch.setattr(cli, "SEEDS_DIR", seeds)
+    return dbt_dir
+
+
+def test_manifest_is_stale_only_when_a_dbt_source_or_the_rulebook_changed(project: Path):
+    assert not cli.manifest_is_stale()
+    # dbt's own output, newer than the manifest, does not count
+    _touch(project / "target" / "leadscore_dbt_assets-abc-1" / "run_results.json", 3_000)
+    _touch(project / "logs" / "dbt.log", 3_000)
+    _touch(project / "dbt_packages" / "pkg" / "macros" / "m.sql", 3_000)
+    assert not cli.manifest_is_stale()
+    # a nested folder named like an output folder is a source
+    _touch(project / "models" / "target" / "stg_b.sql", 3_000)
+    assert cli.manifest_is_stale()
+
+
+@pytest.mark.parametrize("changed", ["models/marts/new.sql", "macros/m.sql", "../seeds/x.csv"])
+def test_a_newer_source_file_makes_the_manifest_stale(project: Path, changed: str):
+    _touch(project / changed, 3_000)
+    assert cli.manifest_is_stale()
+
+
+def test_a_missing_manifest_is_stale(project: Path):
+    (project / "target" / "manifest.json").unlink()
+    assert cli.manifest_is_stale()
+
+
+def test_old_run_folders_are_removed_and_the_latest_kept(tmp_path: Path):
+    target = tmp_path / "target"
+    runs = []
+    for n in range(25):
+        run = target / f"leadscore_dbt_assets-{n:07d}-x"
+        _touch(run / "run_results.json", 1_000)
+        os.utime(run, (1_000 + n, 1_000 + n))
+        runs.append(run)
+    others = [
+        _touch(target / "manifest.json", 1),
+        _touch(target / "compiled" / "leadscore" / "a.sql", 1),
+        _touch(target / "other_op-0000001-x" / "run_results.json", 1),
+    ]
+
+    removed = prune_run_targets(target, "leadscore_dbt_assets", keep=20)
+
+    assert sorted(removed) == runs[:5]
+    assert all(not run.exists() for run in runs[:5])
+    assert all(run.exists() for run in runs[5:])
+    assert all(path.exists() for path in others)
+    assert prune_run_targets(target, "leadscore_dbt_assets", keep=20) == []
