@@ -75,17 +75,28 @@ def prepare_manifest(quiet: bool = False) -> None:
 _DBT_OUTPUT_DIRS = frozenset({"target", "logs", "dbt_packages"})
 
 
-def _source_files(root: Path, skip_top: frozenset[str] = frozenset()) -> Iterator[Path]:
-    """Every file under root, not descending into the top-level folders `skip_top`."""
+def _source_paths(root: Path, skip_top: frozenset[str] = frozenset()) -> Iterator[Path]:
+    """Every file and folder under root (root itself excluded), not descending
+    into the top-level folders `skip_top`. A folder's mtime changes when a file
+    in it is added, removed or renamed."""
     for folder, subfolders, files in os.walk(root):
         if Path(folder) == root:
             subfolders[:] = [d for d in subfolders if d not in skip_top]
+        else:
+            yield Path(folder)
         for name in files:
             yield Path(folder) / name
 
 
+def _modified_after(path: Path, moment: float) -> bool:
+    try:
+        return path.stat().st_mtime > moment
+    except OSError:  # gone since the walk, or a dangling link (an editor's lock file)
+        return False
+
+
 def manifest_is_stale() -> bool:
-    """True when the manifest is missing or older than a dbt or rulebook file.
+    """True when the manifest is missing or older than a dbt or rulebook file or folder.
 
     dbt's output folders are not walked: target/ keeps a folder per run.
     """
@@ -93,8 +104,8 @@ def manifest_is_stale() -> bool:
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    sources = (*_source_files(SEEDS_DIR), *_source_files(DBT_PROJECT_DIR, _DBT_OUTPUT_DIRS))
-    return any(p.stat().st_mtime > built for p in sources)
+    sources = (*_source_paths(SEEDS_DIR), *_source_paths(DBT_PROJECT_DIR, _DBT_OUTPUT_DIRS))
+    return any(_modified_after(p, built) for p in sources)
 
 
 class _StderrLog:

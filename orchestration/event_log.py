@@ -5,7 +5,7 @@ engine for every read and write (`NullPool`): two or three times per event,
 and a daily run stores about 1,050 events (a materialization per model, a
 planned and an evaluated check per dbt test). Measured on the sample data
 (`leadscore run`, same warehouse, twice each): 58.4 / 54.8 s with Dagster's
-class, 49.4 / 45.5 s with this one.
+class, 43.5 / 45.8 s with this one.
 
 Only connection handling differs. The files are Dagster's own layout
 (`$DAGSTER_HOME/history/runs/<run_id>.db` plus `index.db`), so `dagster dev`,
@@ -43,7 +43,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
-from watchdog.events import FileSystemEvent, PatternMatchingEventHandler
+from watchdog.events import FileSystemEvent
 from watchdog.observers import Observer
 
 
@@ -156,21 +156,9 @@ class _RunLogWatchdog(SqliteEventLogStorageWatchdog):
     write-ahead log (`<run_id>.db` changes at a checkpoint). Dagster's own
     watcher relies on each write closing the connection, which checkpoints."""
 
-    def __init__(
-        self,
-        event_log_storage: SqliteEventLogStorage,
-        run_id: str,
-        callback: EventHandlerFn,
-        cursor: str | None,
-    ):
-        log_path = event_log_storage.path_for_shard(run_id)
-        PatternMatchingEventHandler.__init__(self, patterns=[log_path, log_path + "-wal"])
-        # the attributes Dagster's _process_log reads
-        self._event_log_storage = event_log_storage
-        self._run_id = run_id
-        self._cb = callback
-        self._log_path = log_path
-        self._cursor = cursor
+    @property
+    def patterns(self) -> list[str]:
+        return [self._log_path, self._log_path + "-wal"]
 
     def on_modified(self, event: FileSystemEvent) -> None:
         self._process_log()

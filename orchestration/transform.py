@@ -1,6 +1,7 @@
 """dbt wiring: the project, the translator that places dbt nodes in the asset
 graph (sources -> raw ingestion assets), and the partitioned dbt assets."""
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator, Mapping
@@ -63,15 +64,25 @@ KEEP_RUN_TARGETS = 20
 
 
 def prune_run_targets(target_dir: Path, prefix: str, keep: int = KEEP_RUN_TARGETS) -> list[Path]:
-    """Remove all but the `keep` most recent `<prefix>-*` folders; return the removed ones."""
-    runs = sorted(
-        (p for p in target_dir.glob(f"{prefix}-*") if p.is_dir()),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    for old in runs[keep:]:
-        shutil.rmtree(old)
-    return runs[keep:]
+    """Remove all but the `keep` most recent `<prefix>-*` folders; return the removed ones.
+
+    Housekeeping never fails a build: a folder that cannot be removed (in use,
+    permissions) is left for the next run.
+    """
+    runs = []
+    for path in target_dir.glob(f"{prefix}-*"):
+        with contextlib.suppress(OSError):
+            if path.is_dir():
+                runs.append((path.stat().st_mtime, path))
+    runs.sort(reverse=True)
+    removed = []
+    for _, old in runs[keep:]:
+        try:
+            shutil.rmtree(old)
+        except OSError:
+            continue
+        removed.append(old)
+    return removed
 
 
 @contextmanager
@@ -142,7 +153,10 @@ def leadscore_dbt_assets(
 ) -> Iterator[Any]:
     """`dbt build` for the run's score date: seeds, models and every dbt test."""
     score_date = context.partition_key
-    removed = prune_run_targets(Path(dbt_project.project_dir) / "target", context.op_def.name)
+    # dagster-dbt names each invocation's folder `<op name>-<run id[:7]>-<suffix>`
+    removed = prune_run_targets(
+        Path(dbt_project.project_dir) / "target", context.op_execution_context.op.name
+    )
     if removed:
         context.log.info(f"removed {len(removed)} old dbt run folder(s) from dbt_project/target")
     mark_build(leadscore, score_date, ready=False, run_id=context.run_id)

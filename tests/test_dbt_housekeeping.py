@@ -25,6 +25,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     _touch(dbt_dir / "dbt_project.yml", 1_000)
     _touch(seeds / "scoring_models.csv", 1_000)
     _touch(dbt_dir / "target" / "manifest.json", 2_000)
+    for folder in [*dbt_dir.rglob("*"), *seeds.rglob("*")]:  # the sources' folders: older too
+        if folder.is_dir():
+            os.utime(folder, (1_000, 1_000))
     monkeypatch.setattr(cli, "DBT_PROJECT_DIR", dbt_dir)
     monkeypatch.setattr(cli, "SEEDS_DIR", seeds)
     return dbt_dir
@@ -45,6 +48,14 @@ def test_manifest_is_stale_only_when_a_dbt_source_or_the_rulebook_changed(projec
 @pytest.mark.parametrize("changed", ["models/marts/new.sql", "macros/m.sql", "../seeds/x.csv"])
 def test_a_newer_source_file_makes_the_manifest_stale(project: Path, changed: str):
     _touch(project / changed, 3_000)
+    assert cli.manifest_is_stale()
+
+
+def test_a_deleted_model_or_a_dangling_link_is_handled(project: Path):
+    (project / "models" / "staging" / "broken.sql").symlink_to(project / "nowhere.sql")
+    os.utime(project / "models" / "staging", (1_000, 1_000))
+    assert not cli.manifest_is_stale()  # an editor's lock file: ignored, no crash
+    (project / "models" / "staging" / "stg_a.sql").unlink()  # its folder's mtime moves
     assert cli.manifest_is_stale()
 
 
