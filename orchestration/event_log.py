@@ -14,9 +14,9 @@ the few most recent database files (a run writes its own file and the index),
 are never shared with a forked child process, and are disposed before `wipe`
 deletes files and when the instance is disposed. The files are in WAL mode:
 with a connection kept open, a commit changes `<run_id>.db-wal` only, so the
-watcher behind `dagster dev`'s live run logs wakes on that file too. Every use still holds the
-storage's lock, as in Dagster's class, so one connection is never used by two
-threads at once.
+watcher behind `dagster dev`'s live run logs wakes on that file too. Every
+use still holds the storage's lock, as in Dagster's class, so one connection
+is never used by two threads at once.
 
 `leadscore` selects this class in the `dagster.yaml` it writes
 (`orchestration.cli.DAGSTER_YAML`); a `dagster.yaml` of your own is left as
