@@ -1,11 +1,4 @@
 {#- Fails on every combination of the given columns that occurs more than once. -#}
 {% test unique_per(model, combination_of_columns) %}
-
-select
-    {{ combination_of_columns | join(', ') }},
-    count(*) as occurrences
-from {{ model }}
-group by {{ combination_of_columns | join(', ') }}
-having count(*) > 1
-
+{{ leadscore.unique_per_sql(model, combination_of_columns) }}
 {% endtest %}
