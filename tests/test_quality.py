@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 
 import duckdb
@@ -143,6 +144,69 @@ def test_check_email(email: str, valid: bool, domain: str | None, registrable: s
     assert (result.invalid_reason is None) is valid
     assert result.email_domain == domain
     assert result.registrable_domain == registrable
+
+
+#: Addresses whose domain part exercises email-validator's domain checks.
+DOMAIN_EDGE_CASES = [
+    "jane@acme.com",
+    "john@acme.com",
+    "jane@ACME.com",
+    "jane@bücher.de",
+    "jane@xn--bcher-kva.de",
+    "jane@xn--bcher.de",
+    "jane@-acme.com",
+    "jane@acme-.com",
+    "jane@ac--me.com",
+    "jane@a..b.com",
+    "jane@acme.com.",
+    "jane@.acme.com",
+    "jane@" + "a" * 64 + ".com",
+    "jane@" + "a" * 63 + ".com",
+    "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".com",
+    "a" * 64 + "@" + ".".join(["b" * 40] * 4) + ".com",
+    "jane@[127.0.0.1]",
+    "jane@1.2.3.4",
+    "jane@com",
+    "jane@acme.c",
+    "jane@acme.123",
+    "jane@sub.invalid",
+    "jane@localhost",
+    "jane@ac_me.com",
+    "jane@ac me.com",
+    "jane@acme.com​",
+    '"jane doe"@acme.com',
+    "jane..doe@acme.com",
+    "@acme.com",
+    "jane@",
+    "zoë@acme.com",
+    "jane@\uff45xample.com",  # fullwidth e: NFKC-mapped by the domain check
+]
+
+
+def test_the_domain_cache_gives_the_libraries_verdicts(monkeypatch: pytest.MonkeyPatch):
+    """check_email with email-validator's domain check cached == the library's own answers."""
+    import email_validator.syntax
+
+    module = sys.modules["email_validator.validate_email"]
+    emails = DOMAIN_EDGE_CASES * 2  # the second pass is answered from the cache
+    with monkeypatch.context() as patched:
+        patched.setattr(
+            module, "validate_email_domain_name", email_validator.syntax.validate_email_domain_name
+        )
+        patched.setattr(quality, "_cache_domain_syntax", lambda: False)
+        uncached = [check_email(email) for email in emails]
+
+    assert quality._cache_domain_syntax() is True
+    cached_check = module.validate_email_domain_name
+    assert cached_check is not email_validator.syntax.validate_email_domain_name
+    hits_before = cached_check.cache_info().hits
+    cached = [check_email(email) for email in emails]
+    assert cached == uncached
+    assert cached_check.cache_info().hits > hits_before
+    # the cases cover both verdicts, domain errors included
+    reasons = {c.invalid_reason for c in cached if c.invalid_reason}
+    assert any(c.is_valid_syntax for c in cached)
+    assert any("domain" in reason.lower() or "after the @-sign" in reason for reason in reasons)
 
 
 def test_email_checks_are_incremental(settings: Settings):
