@@ -610,6 +610,47 @@ class SizeResult:
     notes: list[str] = dataclasses.field(default_factory=list)
 
 
+def check_state_at(state: Path, landing: Path, score_date: dt.date) -> None:
+    """Stop unless `state` holds a completed full run at `score_date` (for --next-day-only).
+
+    Completed: the published file says it was published for D (a run that
+    failed before publishing, or a next-day run already made, does not
+    qualify), and the warehouse has not loaded the next-day file yet.
+    """
+    published = state / "published" / "published.duckdb"
+    warehouse = state / "warehouse.duckdb"
+    if not published.exists() or not warehouse.exists():
+        raise SystemExit(
+            f"bench: --next-day-only: no warehouse and published file in {state}; "
+            "run the full run first (without --next-day-only)"
+        )
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        (published_for,) = con.execute(
+            "select cast(max(score_date) as varchar) from _publish_info"
+        ).fetchone()
+    finally:
+        con.close()
+    if published_for != str(score_date):
+        raise SystemExit(
+            f"bench: --next-day-only: {published} was published for {published_for}, not "
+            f"{score_date}; run the full run at {score_date} first"
+        )
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        (loaded,) = con.execute(
+            "select count(*) from raw._load_log where source_file = ?",
+            [f"marketing/{next_day_file(landing, score_date).name}"],
+        ).fetchone()
+    finally:
+        con.close()
+    if loaded:
+        raise SystemExit(
+            f"bench: --next-day-only: {warehouse} has already loaded the next-day file; "
+            f"run the full run at {score_date} again"
+        )
+
+
 def run_size(args: argparse.Namespace, contacts: int, accounts: int) -> SizeResult:
     score_date = dt.date.fromisoformat(args.date)
     next_date = score_date + dt.timedelta(days=1)
@@ -681,9 +722,13 @@ def run_size(args: argparse.Namespace, contacts: int, accounts: int) -> SizeResu
         result.notes.append("--generate-only: landing set written, nothing else run")
         return result
 
-    # 2. the project's full run, on an empty warehouse
+    # 2. the project's full run, on an empty warehouse (or, with
+    # --next-day-only, the warehouse an earlier full run at D left)
     state = wd / "state"
-    shutil.rmtree(state, ignore_errors=True)
+    if args.next_day_only:
+        check_state_at(state, landing, score_date)
+    else:
+        shutil.rmtree(state, ignore_errors=True)
     env = {
         **os.environ,
         "LEADSCORE_LANDING_DIR": str(landing),
@@ -694,7 +739,7 @@ def run_size(args: argparse.Namespace, contacts: int, accounts: int) -> SizeResu
         "DAGSTER_HOME": str(state / "dagster_home"),
         "LEADSCORE_SCHEDULE_ENABLED": "0",
     }
-    (state / "dagster_home").mkdir(parents=True)
+    (state / "dagster_home").mkdir(parents=True, exist_ok=True)
     (state / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     # dbt parse outside the timed runs (leadscore run would do it when the manifest is stale)
     prep = measure(
@@ -707,7 +752,12 @@ def run_size(args: argparse.Namespace, contacts: int, accounts: int) -> SizeResu
     result.measurements["prepare"] = prep
 
     project_ok = {}
-    days = [("full_run", score_date)]
+    days = [] if args.next_day_only else [("full_run", score_date)]
+    if args.next_day_only:
+        result.notes.append(
+            "--next-day-only: the next-day run on the warehouse of an earlier full run at D "
+            "(see that run's report for the full run and the ratio)"
+        )
     if args.skip_next_day:
         result.notes.append("--skip-next-day: the next-day run was not measured")
     else:
@@ -745,16 +795,18 @@ def run_size(args: argparse.Namespace, contacts: int, accounts: int) -> SizeResu
         (out / f"project_{day}" / "written.json").write_text(json.dumps(written, indent=2))
 
     # 3. baselines on the same landing files, with the project's quality flags of each date
-    baseline_runs = [("limit", "baseline_duckdb.py", score_date)]
+    baseline_runs = [] if args.next_day_only else [("limit", "baseline_duckdb.py", score_date)]
     if not args.skip_next_day:
         baseline_runs.append(("limit_next_day", "baseline_duckdb.py", next_date))
-    if args.limit_memory:
+    if args.limit_memory and not args.next_day_only:
         baseline_runs.append(("limit_capped", "baseline_duckdb.py", score_date))
     if args.skip_limit:
         result.notes.append("--skip-limit: the limit query was not run")
         baseline_runs = []
-    if not args.skip_pandas and (
-        args.pandas_max_contacts is None or contacts <= args.pandas_max_contacts
+    if (
+        not args.skip_pandas
+        and not args.next_day_only
+        and (args.pandas_max_contacts is None or contacts <= args.pandas_max_contacts)
     ):
         baseline_runs.append(("pandas", "baseline_pandas.py", score_date))
     else:
@@ -787,7 +839,7 @@ def run_size(args: argparse.Namespace, contacts: int, accounts: int) -> SizeResu
         )
 
     # 4. agreement
-    checks = [(score_date, ["limit", "pandas"])]
+    checks = [] if args.next_day_only else [(score_date, ["limit", "pandas"])]
     if not args.skip_next_day:
         checks.append((next_date, ["limit_next_day"]))
     for day, keys in checks:
@@ -1010,6 +1062,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--generate-only", action="store_true", help="write the landing set(s) and stop"
     )
     parser.add_argument(
+        "--next-day-only",
+        action="store_true",
+        help="only the next-day run, on the state an earlier full run at D left in the "
+        "workdir (implies --skip-generate; big sizes: the full run need not be repeated)",
+    )
+    parser.add_argument(
         "--pandas-max-contacts", type=int, default=None, help="skip pandas above this many contacts"
     )
     parser.add_argument(
@@ -1028,6 +1086,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--examples", type=int, default=5)
     parser.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
     args = parser.parse_args(argv)
+    if args.next_day_only:
+        if args.skip_next_day:
+            parser.error("--next-day-only and --skip-next-day exclude each other")
+        args.skip_generate = True
     if args.date is None:
         args.date = str(dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2))
     return args
