@@ -624,26 +624,32 @@ def check_state_at(state: Path, landing: Path, score_date: dt.date) -> None:
             f"bench: --next-day-only: no warehouse and published file in {state}; "
             "run the full run first (without --next-day-only)"
         )
-    con = duckdb.connect(str(published), read_only=True)
     try:
-        (published_for,) = con.execute(
-            "select cast(max(score_date) as varchar) from _publish_info"
-        ).fetchone()
-    finally:
-        con.close()
+        con = duckdb.connect(str(published), read_only=True)
+        try:
+            (published_for,) = con.execute(
+                "select cast(max(score_date) as varchar) from _publish_info"
+            ).fetchone()
+        finally:
+            con.close()
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            (loaded,) = con.execute(
+                "select count(*) from raw._load_log where source_file = ?",
+                [f"marketing/{next_day_file(landing, score_date).name}"],
+            ).fetchone()
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        raise SystemExit(
+            f"bench: --next-day-only: cannot read the state in {state} ({exc}); "
+            "run the full run first (without --next-day-only)"
+        ) from None
     if published_for != str(score_date):
         raise SystemExit(
             f"bench: --next-day-only: {published} was published for {published_for}, not "
             f"{score_date}; run the full run at {score_date} first"
         )
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        (loaded,) = con.execute(
-            "select count(*) from raw._load_log where source_file = ?",
-            [f"marketing/{next_day_file(landing, score_date).name}"],
-        ).fetchone()
-    finally:
-        con.close()
     if loaded:
         raise SystemExit(
             f"bench: --next-day-only: {warehouse} has already loaded the next-day file; "
@@ -684,7 +690,11 @@ def run_size(args: argparse.Namespace, contacts: int, accounts: int) -> SizeResu
         raise SystemExit(
             f"bench: --skip-generate: no landing set in {wd} was generated with "
             f"{json.dumps(wanted)} (found {json.dumps(meta.get('params'))}); "
-            "drop --skip-generate to generate it"
+            + (
+                "pass the --date (and sizes) of the full run it follows"
+                if args.next_day_only
+                else "drop --skip-generate to generate it"
+            )
         )
     if reuse:
         result.rows = meta.get("rows", {})
@@ -809,7 +819,7 @@ def run_size(args: argparse.Namespace, contacts: int, accounts: int) -> SizeResu
         and (args.pandas_max_contacts is None or contacts <= args.pandas_max_contacts)
     ):
         baseline_runs.append(("pandas", "baseline_pandas.py", score_date))
-    else:
+    elif not args.next_day_only:
         result.notes.append(
             "pandas baseline skipped at this size (--skip-pandas / --pandas-max-contacts)"
         )
@@ -1087,8 +1097,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
     args = parser.parse_args(argv)
     if args.next_day_only:
-        if args.skip_next_day:
-            parser.error("--next-day-only and --skip-next-day exclude each other")
+        if args.skip_next_day or args.generate_only:
+            parser.error("--next-day-only excludes --skip-next-day and --generate-only")
         args.skip_generate = True
     if args.date is None:
         args.date = str(dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2))
