@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import email_validator
-import email_validator.syntax
 import pyarrow as pa
 from dagster import (
     AssetCheckExecutionContext,
@@ -151,8 +150,9 @@ def _cache_domain_syntax() -> bool:
     """Memoize email-validator's domain check in this process; True if installed.
 
     Two thirds of `validate_email`'s time is `validate_email_domain_name`
-    (IDNA/UTS-46 checks of every label), a pure function of the domain and
-    two flags that a CRM repeats across thousands of addresses. The library
+    (IDNA/UTS-46 checks of every label), a function of the domain, two flags
+    and the library's constants (special-use names, which nothing here
+    changes), and a CRM repeats a domain across thousands of addresses. The library
     has no hook for it, so the module-level name that `validate_email` calls
     is replaced by an LRU-cached wrapper of the same function: every verdict
     and message stays the library's (tests/test_quality.py compares them with
@@ -161,8 +161,9 @@ def _cache_domain_syntax() -> bool:
     function, nothing is patched and validation is only slower.
     """
     module = sys.modules.get("email_validator.validate_email")
+    syntax = sys.modules.get("email_validator.syntax")
     original = getattr(module, "validate_email_domain_name", None)
-    if module is None or original is not email_validator.syntax.validate_email_domain_name:
+    if original is None or original is not getattr(syntax, "validate_email_domain_name", None):
         return False
     module.validate_email_domain_name = lru_cache(maxsize=DOMAIN_SYNTAX_CACHE_SIZE)(original)
     return True

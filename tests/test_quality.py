@@ -183,7 +183,7 @@ DOMAIN_EDGE_CASES = [
 ]
 
 
-def test_the_domain_cache_gives_the_libraries_verdicts(monkeypatch: pytest.MonkeyPatch):
+def test_the_domain_cache_keeps_the_library_verdicts(monkeypatch: pytest.MonkeyPatch):
     """check_email with email-validator's domain check cached == the library's own answers."""
     import email_validator.syntax
 
