@@ -10,6 +10,17 @@
 -- column. Rules are evaluated once per distinct (field, value), not once per
 -- contact, then joined back.
 -- A null field matches only is_null and not_in.
+--
+-- Build order, not data: this model waits for the inactivity points, which
+-- wait for the engagement aggregate. The three are large hash aggregations
+-- that each fill the one DuckDB memory budget of the build; side by side
+-- they spill. At 3M contacts, fit and engagement side by side took 60-70 s
+-- each; one after the other, 13 s and 40 s. Engagement and inactivity go
+-- first: they are on the longest path to the scores, fit is not. (Left out
+-- of unit tests, where `this` is none: they give the data inputs only.)
+{%- if this is not none %}
+-- depends_on: {{ ref('int_scoring__inactivity_rule_points') }}
+{%- endif %}
 
 {%- set regex_patterns = [] -%}
 {%- if execute and this is not none -%}
