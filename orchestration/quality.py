@@ -152,13 +152,14 @@ def _cache_domain_syntax() -> bool:
     Two thirds of `validate_email`'s time is `validate_email_domain_name`
     (IDNA/UTS-46 checks of every label), a function of the domain, two flags
     and the library's constants (special-use names, which nothing here
-    changes), and a CRM repeats a domain across thousands of addresses. The library
-    has no hook for it, so the module-level name that `validate_email` calls
-    is replaced by an LRU-cached wrapper of the same function: every verdict
-    and message stays the library's (tests/test_quality.py compares them with
-    the uncached library on edge cases). Exceptions are not cached (invalid
-    domains are re-checked, and rare). If a future release moves the
-    function, nothing is patched and validation is only slower.
+    changes); a CRM repeats a domain across thousands of addresses. The
+    library has no hook for it, so the module-level name that
+    `validate_email` calls is replaced by an LRU-cached wrapper of the same
+    function: every verdict and message stays the library's
+    (tests/test_quality.py compares them with the uncached library on edge
+    cases). Exceptions are not cached (invalid domains are re-checked, and
+    rare). If a future release moves the function, nothing is patched and
+    validation is only slower.
     """
     module = sys.modules.get("email_validator.validate_email")
     syntax = sys.modules.get("email_validator.syntax")
