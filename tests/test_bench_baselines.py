@@ -178,3 +178,42 @@ def test_baselines_agree_with_the_project(landing: Path, tmp_path: Path):
         [str(published), duck.output, pand.output], ["project", "duckdb", "pandas"], SCORE_DATE
     )
     _assert_agree(reports)
+
+
+def test_next_day_only_accepts_only_a_full_run_published_for_d(tmp_path: Path):
+    """run_bench --next-day-only reuses a state only if it was published for D, before D + 1."""
+    run_bench = _load("run_bench")
+    state, landing = tmp_path / "state", tmp_path / "landing"
+    d = dt.date(2026, 12, 2)
+
+    def stops(match: str) -> None:
+        with pytest.raises(SystemExit, match=match):
+            run_bench.check_state_at(state, landing, d)
+
+    stops("no warehouse and published file")
+    (state / "published").mkdir(parents=True)
+    published = duckdb.connect(str(state / "published" / "published.duckdb"))
+    published.execute("create table _publish_info as select date '2026-12-03' as score_date")
+    published.close()
+    warehouse = duckdb.connect(str(state / "warehouse.duckdb"))
+    warehouse.execute("create schema raw")
+    warehouse.execute(
+        "create table raw._load_log as select 'marketing/activities_2026_12.parquet' as source_file"
+    )
+    warehouse.close()
+    stops("published for 2026-12-03, not 2026-12-02")
+
+    published = duckdb.connect(str(state / "published" / "published.duckdb"))
+    published.execute("update _publish_info set score_date = date '2026-12-02'")
+    published.close()
+    run_bench.check_state_at(state, landing, d)  # a full run at D: accepted
+
+    warehouse = duckdb.connect(str(state / "warehouse.duckdb"))
+    warehouse.execute(
+        f"insert into raw._load_log values ('marketing/{run_bench.next_day_file(landing, d).name}')"
+    )
+    warehouse.close()
+    stops("already loaded the next-day file")
+
+    (state / "warehouse.duckdb").write_bytes(b"not a database")
+    stops("cannot read the state")
