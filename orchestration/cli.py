@@ -236,10 +236,31 @@ def _report(settings: Settings, outcome: RunOutcome) -> None:
             print(f"  - {failure}", file=sys.stderr)
 
 
+def _first_score_date() -> dt.date:
+    """The first date of the job's daily partitions (LEADSCORE_PARTITIONS_START)."""
+    from orchestration.partitions import score_date_partitions
+
+    return score_date_partitions.start.date()
+
+
+def _before_first_score_date(score_date: dt.date, what: str) -> bool:
+    first = _first_score_date()
+    if score_date < first:
+        print(
+            f"leadscore: {what} {score_date} is before the job's first score date {first}; "
+            "set LEADSCORE_PARTITIONS_START (YYYY-MM-DD) to an earlier date to score it",
+            file=sys.stderr,
+        )
+        return True
+    return False
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     score_date = args.date or _utc_today()
     if score_date > _utc_today():
         print(f"leadscore: score date {score_date} is in the future", file=sys.stderr)
+        return 2
+    if _before_first_score_date(score_date, "score date"):
         return 2
     outcome = run_score_date(settings, score_date)
     _report(settings, outcome)
@@ -252,6 +273,8 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if args.end > _utc_today():
         print(f"leadscore: --end {args.end} is in the future", file=sys.stderr)
+        return 2
+    if _before_first_score_date(args.start, "--start"):
         return 2
     day = args.start
     total = (args.end - args.start).days + 1

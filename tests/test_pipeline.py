@@ -210,6 +210,16 @@ def test_run_rejects_future_dates_and_bad_ranges(settings: Settings):
     assert main(["backfill", "--start", "2026-03-02", "--end", "2026-03-01"]) == 2
 
 
+def test_dates_before_the_first_partition_get_a_message_not_a_traceback(settings: Settings, capsys):
+    # Dagster's daily partitions start at LEADSCORE_PARTITIONS_START (default
+    # 2024-01-01); an earlier date used to raise DagsterUnknownPartitionError.
+    assert main(["run", "--date", "2023-12-31"]) == 2
+    assert "before the job's first score date 2024-01-01" in capsys.readouterr().err
+    assert main(["backfill", "--start", "2023-12-30", "--end", "2024-01-02"]) == 2
+    err = capsys.readouterr().err
+    assert "--start 2023-12-30" in err and "LEADSCORE_PARTITIONS_START" in err
+
+
 def test_definitions_load_every_asset_and_check():
     from dagster import AssetKey
 
