@@ -74,6 +74,8 @@ CHECK_FAILURES_TABLE = "audit.check_failures"
 BATCH_HISTORY_TABLE = "audit.batch_history"
 #: How many failing ids a check puts in its Dagster metadata (all are in the audit table).
 METADATA_SAMPLE = 20
+#: failing rows named in a check's one-line summary (the CLI's message)
+SUMMARY_ROWS = 3
 #: Per check: the raw `_load_id` its failing rows in CHECK_FAILURES_TABLE cover.
 CHECK_WATERMARKS_TABLE = "audit.check_watermarks"
 #: Per reference check: the reference keys its last run compared with.
@@ -513,7 +515,25 @@ class CheckOutcome:
                 f": {self.observed['row_count']} rows, at least {self.observed['min_row_count']} "
                 f"expected (previous: {self.observed['previous_row_count']})"
             )
+        if not self.success and self.failing_sample:
+            # which rows: the first few here, every one in the audit table
+            shown = self.failing_sample[:SUMMARY_ROWS]
+            text += "; e.g. " + ", ".join(_row_label(row) for row in shown)
+            if (self.unexpected_count or len(shown)) > len(shown):
+                text += ", ..."
+            text += f"; all in {CHECK_FAILURES_TABLE}"
         return text
+
+
+def _row_label(row: Mapping[str, Any]) -> str:
+    """One failing row for a message: its id, where it came from, the value checked."""
+    label = str(row["record_id"]) if row.get("record_id") is not None else "(no id)"
+    where = []
+    if row.get("source_file") is not None:
+        where.append(f"{row['source_file']} row {row['source_row']}")
+    if row.get("column_name") is not None:
+        where.append(f"{row['column_name']}={row.get('value')!r}")
+    return label + (f" ({', '.join(where)})" if where else "")
 
 
 def _quote(name: str) -> str:

@@ -151,7 +151,26 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
     assert "missing required column(s) ['activity_type']" in capsys.readouterr().err
     assert sha256(settings.publish_path) == good
 
-    # Fixed file: the next run succeeds and publishes again.
+    # A row that loads but fails a blocking batch check (a timestamp in the
+    # future): the message names the check and the failing rows.
+    bad.write_text(
+        "activity_id,contact_id,activity_type,occurred_at\n"
+        "BAD3,C0000001,page_view,2099-01-01T00:00:00Z\n"
+    )
+    assert main(["run", "--date", SCORE_DATE]) == 1
+    err = capsys.readouterr().err
+    assert "occurred_at_not_in_future FAILED: 1 failing row(s)" in err
+    assert "BAD3 (marketing/activities_zz_bad.csv row 1, occurred_at='2099-01-01 00:00:00')" in err
+    assert "all in audit.check_failures" in err
+    assert sha256(settings.publish_path) == good
+
+    # Fixed file (the row re-delivered with its real time, then the file
+    # dropped): the next run succeeds and publishes again.
+    bad.write_text(
+        "activity_id,contact_id,activity_type,occurred_at\n"
+        "BAD3,C0000001,page_view,2026-03-30T09:00:00Z\n"
+    )
+    assert main(["run", "--date", SCORE_DATE]) == 0
     bad.unlink()
     assert main(["run", "--date", SCORE_DATE]) == 0
     assert sha256(settings.publish_path) != good

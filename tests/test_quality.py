@@ -352,6 +352,13 @@ def test_future_timestamps_fail_with_their_ids(settings: Settings, monkeypatch):
     assert [row["record_id"] for row in check.failing_sample] == ["X00007", "X00009"]
     assert check.failing_sample[0]["source_file"] == "marketing/activities_2026_03.csv"
     assert check.observed["max_value"] == "2026-03-31 13:00:00"
+    # The one-line summary (the message `leadscore run` prints) names the rows.
+    assert check.summary() == (
+        "marketing_activities.occurred_at_not_in_future FAILED: 2 failing row(s) (2.0%); e.g. "
+        "X00007 (marketing/activities_2026_03.csv row 7, occurred_at='2026-03-31 14:00:00'), "
+        "X00009 (marketing/activities_2026_03.csv row 9, occurred_at='2027-01-01 00:00:00'); "
+        "all in audit.check_failures"
+    )
     # The full set is in the audit table, for a person to inspect.
     assert query(
         settings,
