@@ -160,6 +160,10 @@ ENTITIES: dict[str, Entity] = {
 }
 
 
+#: Columns holding another entity's key: trimmed like that key, blank is null.
+REFERENCE_COLUMNS = frozenset(("account_id", "contact_id"))
+
+
 class LandingError(Exception):
     """A landing file (or folder) that cannot be loaded, with where and why."""
 
@@ -485,11 +489,14 @@ def _stage_file(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, disp
             column=missing[0],
         )
     # The key is trimmed here, in the one pass that types the file, rather
-    # than by rewriting every staged row afterwards.
+    # than by rewriting every staged row afterwards; so are the references
+    # to other entities' keys, so that ' C1' still points at C1.
     select = ", ".join(
         (
             f"trim({_parse_expression(c, TEXT)})"
             if c == entity.key
+            else f"nullif(trim({_parse_expression(c, TEXT)}), '')"
+            if c in REFERENCE_COLUMNS
             else _typed_expression(c, COLUMN_TYPES.get(c, TEXT), landed[c])
         )
         + f" as {_quote(c)}"

@@ -333,6 +333,39 @@ def test_typed_parquet_loads_like_the_same_data_as_csv(settings: Settings, landi
     ) == [("C1", 1, "1.5"), ("C2", 2, None), ("C3", 3, "3.0")]
 
 
+def test_references_are_trimmed_like_the_keys_they_point_to(settings: Settings, landing: Path):
+    """' A1 ' in a contact's account_id points at account A1; a blank reference is null."""
+    write(
+        landing / "crm" / "contacts.csv",
+        "contact_id,email,created_at,account_id\n"
+        "C1,ana@acme.io,2026-01-01, A1 \n"
+        "C2,bo@beta.com,2026-01-02,\n",
+    )
+    write(
+        landing / "marketing" / "activities_2026_01.csv",
+        "activity_id,contact_id,activity_type,occurred_at\nX1,  C1,page_view,2026-01-05\n",
+    )
+    pq.write_table(
+        pa.table(
+            {
+                "activity_id": ["X2", "X3"],
+                "contact_id": ["C2 ", "   "],
+                "activity_type": ["page_view", "page_view"],
+                "occurred_at": ["2026-01-06", "2026-01-06"],
+            }
+        ),
+        landing / "marketing" / "activities_2026_02.parquet",
+    )
+    load_landing(settings)
+    assert query(settings, "select contact_id, account_id from raw.crm_contacts order by 1") == [
+        ("C1", "A1"),
+        ("C2", None),
+    ]
+    assert query(
+        settings, "select activity_id, contact_id from raw.marketing_activities order by 1"
+    ) == [("X1", "C1"), ("X2", "C2"), ("X3", None)]
+
+
 PARQUET_BAD_FILES = [
     pytest.param(
         {
