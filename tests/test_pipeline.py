@@ -90,6 +90,7 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
         "lead_score_history",
         "mql_handoffs",
         "contact_quality_flags",
+        "activity_quality_flags",
     } <= tables
     assert columns(settings, "lead_scores")[: len(LEAD_SCORES_COLUMNS)] == LEAD_SCORES_COLUMNS
     assert columns(settings, "lead_score_history")[: len(LEAD_SCORES_COLUMNS)] == (

@@ -27,7 +27,7 @@ from orchestration.resources import connect
 from orchestration.settings import Settings
 
 SCORE_DATE = "2026-03-31"
-QUALITY_MODELS = ("+contact_quality_flags", "+int_quality__activity_flags")
+QUALITY_MODELS = ("+contact_quality_flags", "+activity_quality_flags")
 
 # contact_id: (email, first_name, last_name, expected flags)
 CONTACTS: dict[str, tuple[str, str, str, set[str]]] = {
@@ -231,6 +231,16 @@ def test_bot_heuristics(built: Settings):
     assert rows(built, "select distinct flag from intermediate.int_quality__activity_flags") == [
         ("bot_activity",)
     ]
+    # Published for BI: the same rows, without the bookkeeping columns.
+    assert dict(rows(built, "select activity_id, detail from marts.activity_quality_flags")) == (
+        flagged
+    )
+    assert rows(
+        built,
+        "select count(*) from marts.activity_quality_flags as m "
+        "join intermediate.int_quality__activity_flags as i using (activity_id) "
+        "where m.contact_id is not distinct from i.contact_id and m.flag = 'bot_activity'",
+    ) == [(len(flagged),)]
 
 
 def test_published_mart_honours_its_contract(built: Settings):
@@ -244,6 +254,17 @@ def test_published_mart_honours_its_contract(built: Settings):
         ("flag", "VARCHAR"),
         ("detail", "VARCHAR"),
         ("flagged_at", "TIMESTAMP"),
+    ]
+    assert rows(
+        built,
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = 'marts' and table_name = 'activity_quality_flags' "
+        "order by ordinal_position",
+    ) == [
+        ("activity_id", "VARCHAR"),
+        ("contact_id", "VARCHAR"),
+        ("flag", "VARCHAR"),
+        ("detail", "VARCHAR"),
     ]
 
 

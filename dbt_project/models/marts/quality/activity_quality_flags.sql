@@ -1,0 +1,27 @@
+-- The published bot-activity flags: one row per activity kept but not scored
+-- (SPEC section 5), so BI can see what was discarded and why. A plain
+-- projection of int_quality__activity_flags without its bookkeeping columns.
+
+with
+
+activity_flags as (
+
+    select
+        activity_id,
+        contact_id,
+        flag,
+        detail
+    from {{ ref('int_quality__activity_flags') }}
+
+)
+
+select
+    -- ids
+    cast(activity_id as {{ dbt.type_string() }}) as activity_id,
+    cast(contact_id as {{ dbt.type_string() }}) as contact_id,
+
+    -- strings
+    cast(flag as {{ dbt.type_string() }}) as flag,
+    cast(detail as {{ dbt.type_string() }}) as detail
+
+from activity_flags
