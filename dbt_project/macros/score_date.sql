@@ -9,6 +9,11 @@
     and costs a full re-parse of the project on every run (8 s at each daily
     run), a date read at execution time keeps partial parsing. -#}
 {% macro score_date() -%}
+    cast('{{ score_date_text() }}' as date)
+{%- endmacro %}
+
+{#- The score date D as text, YYYY-MM-DD (validated). -#}
+{% macro score_date_text() -%}
     {%- set raw = var('score_date', '') | string | trim -%}
     {%- if raw == '' and execute -%}
         {%- set raw = env_var('LEADSCORE_SCORE_DATE', '') | trim -%}
@@ -19,5 +24,5 @@
     {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', raw) -%}
         {{ exceptions.raise_compiler_error("score date (var score_date or LEADSCORE_SCORE_DATE) must be YYYY-MM-DD, got '" ~ raw ~ "'") }}
     {%- endif -%}
-    cast('{{ raw }}' as date)
+    {{- raw -}}
 {%- endmacro %}

@@ -11,7 +11,7 @@
             {%- do models.append(result.node.name) -%}
         {%- endfor -%}
         {%- if models -%}
-            {%- set audit = api.Relation.create(database=target.database, schema='audit', identifier='dbt_runs') -%}
+            {%- set audit = api.Relation.create(database=target.get('database'), schema='audit', identifier='dbt_runs') -%}
             {%- do adapter.create_schema(audit) -%}
             {%- call statement('create_dbt_runs', auto_begin=False) -%}
                 create table if not exists {{ audit }} (

@@ -2,6 +2,23 @@
     dates the source no longer has (e.g. after a full refresh of history).
     Renders nothing on a full refresh or before the table exists. -#}
 {% macro drop_dates_not_in(source) -%}
+    {{ return(adapter.dispatch('drop_dates_not_in', 'leadscore')(source)) }}
+{%- endmacro %}
+
+{#- Spark: no DELETE on parquet tables; drop the stale date partitions one by one. -#}
+{% macro spark__drop_dates_not_in(source) -%}
+    {%- if execute and not flags.FULL_REFRESH and load_relation(this) is not none -%}
+        {%- set stale = run_query(
+            "select distinct cast(score_date as string) from " ~ this
+            ~ " where score_date not in (select distinct source_dates.score_date from " ~ source ~ " as source_dates)"
+        ).columns[0].values() -%}
+        {%- for date in stale -%}
+            {%- do run_query("alter table " ~ this ~ " drop if exists partition (score_date = '" ~ date ~ "')") -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__drop_dates_not_in(source) -%}
     {%- if execute and not flags.FULL_REFRESH and load_relation(this) is not none -%}
         delete from {{ this }}
         where score_date not in (select distinct source_dates.score_date from {{ source }} as source_dates)

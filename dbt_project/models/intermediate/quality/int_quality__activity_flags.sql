@@ -42,7 +42,8 @@
         {%- endfor -%}
     {%- endif -%}
     {%- set existing = load_relation(this) if this is not none else none -%}
-    {%- if existing is not none and not flags.FULL_REFRESH -%}
+    {#- Spark (non-Delta) drops the table before re-creating it: no reuse there. -#}
+    {%- if existing is not none and not flags.FULL_REFRESH and adapter.type() != 'spark' -%}
         {%- set existing_columns = adapter.get_columns_in_relation(existing) | map(attribute='name') | map('lower') | list -%}
         {%- if '_loaded_through' in existing_columns and '_rules_hash' in existing_columns -%}
             {%- set previous = existing -%}
@@ -214,7 +215,9 @@ clicks_with_last_send as (
             and clicks.campaign_id = sends.campaign_id
             and clicks.occurred_at >= sends.sent_at
     cross join thresholds
-    where epoch(clicks.occurred_at) - epoch(sends.sent_at) <= thresholds.click_after_send_max_seconds
+    where
+        {{ epoch_seconds('clicks.occurred_at') }} - {{ epoch_seconds('sends.sent_at') }}
+        <= thresholds.click_after_send_max_seconds
     group by
         clicks.activity_id,
         clicks.contact_id,
@@ -231,10 +234,14 @@ click_after_send as (
         clicks_with_last_send.contact_id,
         'click_after_send: ' || clicks_with_last_send.activity_type || ' '
         || cast(
-            round(epoch(clicks_with_last_send.occurred_at) - epoch(clicks_with_last_send.last_sent_at), 1) as varchar
+            round(
+                {{ epoch_seconds('clicks_with_last_send.occurred_at') }}
+                - {{ epoch_seconds('clicks_with_last_send.last_sent_at') }},
+                1
+            ) as {{ dbt.type_string() }}
         )
         || ' s after the email_send of campaign ' || clicks_with_last_send.campaign_id
-        || ' (threshold ' || cast(thresholds.click_after_send_max_seconds as varchar) || ' s)' as detail
+        || ' (threshold ' || cast(thresholds.click_after_send_max_seconds as {{ dbt.type_string() }}) || ' s)' as detail
     from clicks_with_last_send
     cross join thresholds
 
@@ -248,7 +255,7 @@ burst_candidates as (
         activities.activity_id,
         activities.contact_id,
         activities.url,
-        floor(epoch(activities.occurred_at) / thresholds.burst_window_seconds) as window_bucket
+        floor({{ epoch_seconds('activities.occurred_at') }} / thresholds.burst_window_seconds) as window_bucket
     from activities
     cross join thresholds
     where
@@ -277,10 +284,10 @@ click_burst as (
     select
         burst_candidates.activity_id,
         burst_candidates.contact_id,
-        'click_burst: ' || cast(bursts.click_count as varchar) || ' clicks on '
-        || cast(bursts.distinct_url_count as varchar) || ' different urls within '
-        || cast(thresholds.burst_window_seconds as varchar) || ' s (threshold '
-        || cast(cast(thresholds.burst_min_distinct_urls as bigint) as varchar) || ' urls)' as detail
+        'click_burst: ' || cast(bursts.click_count as {{ dbt.type_string() }}) || ' clicks on '
+        || cast(bursts.distinct_url_count as {{ dbt.type_string() }}) || ' different urls within '
+        || cast(thresholds.burst_window_seconds as {{ dbt.type_string() }}) || ' s (threshold '
+        || cast(cast(thresholds.burst_min_distinct_urls as bigint) as {{ dbt.type_string() }}) || ' urls)' as detail
     from burst_candidates
     inner join bursts
         on
@@ -309,8 +316,8 @@ user_agent_matches as (
         {%- if scanner_patterns %}
             case
                 {%- for scanner in scanner_patterns %}
-                    when regexp_matches(user_agent, '{{ scanner[1] | replace("'", "''") }}', 'i')
-                        then '{{ scanner[0] | replace("'", "''") }}'
+                    when {{ regex_matches_ci('user_agent', sql_string_literal(scanner[1])) }}
+                        then {{ sql_string_literal(scanner[0]) }}
                 {%- endfor %}
             end
         {%- else %}

@@ -149,15 +149,7 @@ invalid_email as (
 -- below the registrable domain, so the registrable domain alone is not enough
 email_parent_domains as (
 
-    select
-        valid_emails.contact_id,
-        valid_emails.email_domain,
-        array_to_string(
-            list_slice(string_split(valid_emails.email_domain, '.'), label_positions.label_position, -1), '.'
-        ) as parent_domain
-    from valid_emails
-    inner join range(1, 128) as label_positions (label_position)
-        on label_positions.label_position < len(string_split(valid_emails.email_domain, '.'))
+    {{ domain_with_parents('valid_emails', 'contact_id', 'email_domain') }}
 
 ),
 
@@ -240,13 +232,13 @@ fake_pattern_matches as (
 
         select
             contact_id,
-            '{{ rule[0] | replace("'", "''") }}' as rule_id,
+            {{ sql_string_literal(rule[0]) }} as rule_id,
             field_label,
             display_value
         from fake_candidates
         where
-            applies_to = '{{ rule[1] | replace("'", "''") }}'
-            and regexp_matches(candidate_value, '{{ rule[2] | replace("'", "''") }}', 'i')
+            applies_to = {{ sql_string_literal(rule[1]) }}
+            and {{ regex_matches_ci('candidate_value', sql_string_literal(rule[2])) }}
     {%- endfor %}
 
 ),
@@ -256,7 +248,7 @@ fake_pattern_hits as (
     select
         contact_id,
         'test_or_fake' as flag,
-        rule_id || ': ' || field_label || ' ''' || display_value || '''' as detail
+        rule_id || ': ' || field_label || ' ' || chr(39) || display_value || chr(39) as detail
     from fake_pattern_matches
 
 ),

@@ -38,7 +38,7 @@
 {%- if regex_patterns -%}
     {%- set branches = [] -%}
     {%- for pattern in regex_patterns -%}
-        {%- set literal = "'" ~ (pattern | replace("'", "''")) ~ "'" -%}
+        {%- set literal = sql_string_literal(pattern) -%}
         {%- do branches.append('when ' ~ literal ~ ' then ' ~ regex_matches_ci('text_value', literal)) -%}
     {%- endfor -%}
     {%- set regex_test = 'case value ' ~ (branches | join(' ')) ~ ' else ' ~ regex_test ~ ' end' -%}

@@ -7,9 +7,24 @@
 -- run: writing tens of millions of new rows is cheaper than deleting the old
 -- ones first.
 
+{#- On Spark a table model is dropped before it is rebuilt, so it cannot read
+    its own previous rows, and a Parquet table has no DELETE: there the mart
+    is partitioned by score_date and written with insert_overwrite (a backfill
+    of an older date writes no rows, so nothing is overwritten), and a run at
+    the latest date drops the other dates' partitions afterwards. -#}
+{{
+    config(
+        materialized=('incremental' if target.type == 'spark' else 'table'),
+        incremental_strategy=('insert_overwrite' if target.type == 'spark' else none),
+        partition_by=(['score_date'] if target.type == 'spark' else none),
+        on_schema_change='append_new_columns',
+        post_hook=("{{ spark_keep_only_score_date(ref('lead_score_history')) }}" if target.type == 'spark' else []),
+    )
+}}
+
 {%- set previous = none -%}
 {#- `this` is none inside dbt unit tests: they see only their given rows. -#}
-{%- if execute and not flags.FULL_REFRESH and this is not none -%}
+{%- if execute and not flags.FULL_REFRESH and this is not none and target.type != 'spark' -%}
     {%- set previous = load_relation(this) -%}
 {%- endif %}
 

@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'delete+insert'),
+        partition_by=(['score_date'] if target.type == 'spark' else none),
         unique_key='score_date',
         on_schema_change='append_new_columns',
         pre_hook="{{ clear_score_date() }}",
