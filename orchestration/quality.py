@@ -76,6 +76,8 @@ BATCH_HISTORY_TABLE = "audit.batch_history"
 METADATA_SAMPLE = 20
 #: failing rows named in a check's one-line summary (the CLI's message)
 SUMMARY_ROWS = 3
+#: a failing value longer than this is shortened in that summary
+LABEL_VALUE_CHARS = 80
 #: Per check: the raw `_load_id` its failing rows in CHECK_FAILURES_TABLE cover.
 CHECK_WATERMARKS_TABLE = "audit.check_watermarks"
 #: Per reference check: the reference keys its last run compared with.
@@ -527,12 +529,19 @@ class CheckOutcome:
 
 def _row_label(row: Mapping[str, Any]) -> str:
     """One failing row for a message: its id, where it came from, the value checked."""
+    if row.get("record_id") is None and row.get("source_file") is None and row.get("column_name"):
+        # a finding about the table, not a row: "activity_type: column missing"
+        return f"{row['column_name']}: {row.get('value')}"
     label = str(row["record_id"]) if row.get("record_id") is not None else "(no id)"
     where = []
     if row.get("source_file") is not None:
-        where.append(f"{row['source_file']} row {row['source_row']}")
+        line = f" row {row['source_row']}" if row.get("source_row") is not None else ""
+        where.append(f"{row['source_file']}{line}")
     if row.get("column_name") is not None:
-        where.append(f"{row['column_name']}={row.get('value')!r}")
+        value = row.get("value")
+        if isinstance(value, str) and len(value) > LABEL_VALUE_CHARS:
+            value = value[: LABEL_VALUE_CHARS - 3] + "..."
+        where.append(f"{row['column_name']}={value!r}")
     return label + (f" ({', '.join(where)})" if where else "")
 
 
@@ -1505,7 +1514,7 @@ def _suite_checks(entity: str) -> AssetChecksDefinition:
         for outcome in outcomes:
             if not outcome.success:
                 log = context.log.error if outcome.is_blocking else context.log.warning
-                log(f"{outcome.summary()}; sample: {outcome.failing_sample[:5]}")
+                log(outcome.summary())
             yield check_result(outcome)
 
     return _run_suite
@@ -1631,9 +1640,7 @@ def build_quality(settings: Settings, log: Log = print) -> None:
                     log(outcome.summary())
     finally:
         con.close()
-    dbt_command(
-        settings, "build", "--select", "+contact_quality_flags", "+int_quality__activity_flags"
-    )
+    dbt_command(settings, "build", "--select", "+contact_quality_flags", "+activity_quality_flags")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -140,6 +140,8 @@ def compare(warehouse: Path, spark_out: Path) -> bool:
     import duckdb
 
     con = duckdb.connect(str(warehouse), read_only=True)
+    # Spark writes instants; read them back as UTC wall times, like the warehouse's.
+    con.execute("set TimeZone = 'UTC'")
     same = True
     try:
         print(f"{'mart':<24} {'duckdb rows':>12} {'spark rows':>12} {'differing':>10}")

@@ -233,11 +233,17 @@ def test_run_rejects_future_dates_and_bad_ranges(settings: Settings):
 def test_dates_before_the_first_partition_get_a_message_not_a_traceback(settings: Settings, capsys):
     # Dagster's daily partitions start at LEADSCORE_PARTITIONS_START (default
     # 2024-01-01); an earlier date used to raise DagsterUnknownPartitionError.
-    assert main(["run", "--date", "2023-12-31"]) == 2
-    assert "before the job's first score date 2024-01-01" in capsys.readouterr().err
-    assert main(["backfill", "--start", "2023-12-30", "--end", "2024-01-02"]) == 2
+    from orchestration.partitions import score_date_partitions
+
+    first = score_date_partitions.start.date()
+    day_before = (first - dt.timedelta(days=1)).isoformat()
+    two_days_before = (first - dt.timedelta(days=2)).isoformat()
+    assert main(["run", "--date", day_before]) == 2
+    assert f"before the job's first score date {first}" in capsys.readouterr().err
+    end = (first + dt.timedelta(days=1)).isoformat()
+    assert main(["backfill", "--start", two_days_before, "--end", end]) == 2
     err = capsys.readouterr().err
-    assert "--start 2023-12-30" in err and "LEADSCORE_PARTITIONS_START" in err
+    assert f"--start {two_days_before}" in err and "LEADSCORE_PARTITIONS_START" in err
 
 
 def test_definitions_load_every_asset_and_check():

@@ -635,3 +635,45 @@ def test_a_missing_raw_table_is_an_error_not_a_pass(settings: Settings):
     con.close()
     with pytest.raises(SuiteError, match=r"raw\.crm_accounts does not exist"):
         run(settings, "crm_accounts")
+
+
+def test_failing_row_labels_in_the_summary():
+    from orchestration.quality import _row_label
+
+    # a row of a landing file: id, file and row, the value checked
+    assert (
+        _row_label(
+            {
+                "record_id": "X1",
+                "source_file": "marketing/a.csv",
+                "source_row": 4,
+                "column_name": "occurred_at",
+                "value": "2099-01-01 00:00:00",
+            }
+        )
+        == "X1 (marketing/a.csv row 4, occurred_at='2099-01-01 00:00:00')"
+    )
+    # a finding about the table itself (a missing column)
+    assert (
+        _row_label(
+            {
+                "record_id": None,
+                "source_file": None,
+                "column_name": "activity_type",
+                "value": "column missing",
+            }
+        )
+        == "activity_type: column missing"
+    )
+    # no row number, no id, a long value shortened
+    assert (
+        _row_label(
+            {
+                "record_id": None,
+                "source_file": "crm/c.csv",
+                "column_name": "email",
+                "value": "x" * 200,
+            }
+        )
+        == "(no id) (crm/c.csv, email='" + "x" * 77 + "...')"
+    )

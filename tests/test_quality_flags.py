@@ -50,6 +50,8 @@ CONTACTS: dict[str, tuple[str, str, str, set[str]]] = {
     "C16": ("john.doe@gmail.com", "John", "Doe", {"test_or_fake"}),
     "C17": (" JANE.SMITH@acme.com", "Jane", "Smith", {"duplicate"}),
     "C18": ("jkljkl12@gmail.com", "jkl", "jkl", {"test_or_fake"}),
+    # the text NULL as a name (a seed cell 'null' that every engine must keep as text)
+    "C19": ("sam.reed@acme.com", "Sam", "NULL", {"test_or_fake"}),
     # legitimate look-alikes: never flagged
     "C20": ("info.sales@acme.com", "Ivan", "Petrov", set()),
     "C21": ("jane.info@acme.com", "Jane", "Brown", set()),
@@ -63,6 +65,7 @@ CONTACTS: dict[str, tuple[str, str, str, set[str]]] = {
     "C29": ("robert.liberty@acme.com", "Robert", "Liberty", set()),
     "C30": ("yui.tanaka@acme.co.jp", "Yui", "Tanaka", set()),
     "C31": ("aaron.schwertner@yahoo.com", "Aaron", "Schwertner", set()),
+    "C32": ("ann.nullman@acme.com", "Ann", "Nullman", set()),
 }
 
 CHROME = (

@@ -2,7 +2,8 @@
     writes each value as '<value>' without escaping quotes (a quote in a seed
     breaks the insert) and turns an empty cell into the text 'None' (a blank
     rulebook field would silently stop being null). This renders escaped
-    literals and null instead; other adapters keep their own loader. -#}
+    literals and null instead, for every dbt-spark connection method (the
+    SQL is valid for all of them); other adapters keep their own loader. -#}
 {% macro spark__load_csv_rows(model, agate_table) %}
   {% set batch_size = get_batch_size() %}
   {% set column_override = model['config'].get('column_types', {}) %}
