@@ -236,15 +236,11 @@ def _report(settings: Settings, outcome: RunOutcome) -> None:
             print(f"  - {failure}", file=sys.stderr)
 
 
-def _first_score_date() -> dt.date:
-    """The first date of the job's daily partitions (LEADSCORE_PARTITIONS_START)."""
+def _before_first_score_date(score_date: dt.date, what: str) -> bool:
+    """True (with a message) for a date before the job's first daily partition."""
     from orchestration.partitions import score_date_partitions
 
-    return score_date_partitions.start.date()
-
-
-def _before_first_score_date(score_date: dt.date, what: str) -> bool:
-    first = _first_score_date()
+    first = score_date_partitions.start.date()
     if score_date < first:
         print(
             f"leadscore: {what} {score_date} is before the job's first score date {first}; "

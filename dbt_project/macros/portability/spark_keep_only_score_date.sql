@@ -8,13 +8,7 @@
             "select cast(max(score_date) as string) from " ~ history
         ).columns[0].values()[0] -%}
         {%- if latest is not none and latest <= score_date_text() -%}
-            {%- set stale = run_query(
-                "select distinct cast(score_date as string) from " ~ this
-                ~ " where score_date <> cast('" ~ score_date_text() ~ "' as date)"
-            ).columns[0].values() -%}
-            {%- for date in stale -%}
-                {%- do run_query("alter table " ~ this ~ " drop if exists partition (score_date = '" ~ date ~ "')") -%}
-            {%- endfor -%}
+            {%- do spark_drop_score_dates(this, "score_date <> cast('" ~ score_date_text() ~ "' as date)") -%}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

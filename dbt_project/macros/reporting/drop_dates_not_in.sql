@@ -5,16 +5,12 @@
     {{ return(adapter.dispatch('drop_dates_not_in', 'leadscore')(source)) }}
 {%- endmacro %}
 
-{#- Spark: no DELETE on parquet tables; drop the stale date partitions one by one. -#}
+{#- Spark: drop the stale dates' partitions (no DELETE on Parquet tables). -#}
 {% macro spark__drop_dates_not_in(source) -%}
     {%- if execute and not flags.FULL_REFRESH and load_relation(this) is not none -%}
-        {%- set stale = run_query(
-            "select distinct cast(score_date as string) from " ~ this
-            ~ " where score_date not in (select distinct source_dates.score_date from " ~ source ~ " as source_dates)"
-        ).columns[0].values() -%}
-        {%- for date in stale -%}
-            {%- do run_query("alter table " ~ this ~ " drop if exists partition (score_date = '" ~ date ~ "')") -%}
-        {%- endfor -%}
+        {%- do spark_drop_score_dates(
+            this, "score_date not in (select distinct source_dates.score_date from " ~ source ~ " as source_dates)"
+        ) -%}
     {%- endif -%}
 {%- endmacro %}
 
