@@ -57,12 +57,14 @@ accounts as (
 
 ),
 
+-- read from history itself, not from the CTE above: DuckDB materializes a
+-- CTE that is referenced twice, and history holds every score date
 scored_dates as (
 
     select distinct
         model_id,
         score_date
-    from history
+    from {{ ref('lead_score_history') }}
 
 ),
 

@@ -2,6 +2,10 @@
 -- date it holds, one row per contact x model. Rescoring an older date (a
 -- backfill) changes history but not this table.
 
+-- Each CTE reads history once: DuckDB materializes a CTE that is referenced
+-- twice, and history holds every score date (at 1M contacts, 90 days of
+-- history are 184M rows; materializing them spilled 60 GB to disk).
+
 with
 
 history as (
@@ -13,7 +17,7 @@ history as (
 latest_score_date as (
 
     select max(score_date) as score_date
-    from history
+    from {{ ref('lead_score_history') }}
 
 )
 

@@ -16,21 +16,10 @@
 -- are never `mql`, so never handed off. Rescoring D replaces D's hand-offs;
 -- backfills run in date order so that each date sees its predecessor.
 
+-- Each CTE reads history itself, filtered: DuckDB materializes a CTE that is
+-- referenced more than once, and history holds every score date.
+
 with
-
-history as (
-
-    select
-        contact_id,
-        model_id,
-        score_date,
-        stage,
-        score,
-        mql_at,
-        top_reasons
-    from {{ ref('lead_score_history') }}
-
-),
 
 mql_on_score_date as (
 
@@ -41,7 +30,7 @@ mql_on_score_date as (
         score,
         mql_at,
         top_reasons
-    from history
+    from {{ ref('lead_score_history') }}
     where
         score_date = {{ score_date() }}
         and stage = 'mql'
@@ -53,7 +42,7 @@ previous_score_date as (
     select
         model_id,
         max(score_date) as score_date
-    from history
+    from {{ ref('lead_score_history') }}
     where score_date < {{ score_date() }}
     group by model_id
 
@@ -64,7 +53,7 @@ mql_on_previous_date as (
     select
         history.contact_id,
         history.model_id
-    from history
+    from {{ ref('lead_score_history') }} as history
     inner join previous_score_date
         on
             history.model_id = previous_score_date.model_id
