@@ -12,6 +12,12 @@ For each size (contact count; accounts scale with it):
 3. next day: append `marketing/activities_<D+1>.parquet` (one day of activity,
    made from an existing day's activity, new ids) and time
    `leadscore run --date D+1` on the same warehouse;
+   With `--history-days N`, the warehouse first gets N more days of score
+   history before D (copies of D's rows, see `add_history`) and a rescore
+   of D publishes them (the settle run, reported, not a target), so that the
+   next-day run is measured in a steady state: what a daily refresh costs
+   after N days, when the history tables, the reports over them and the
+   published file have grown;
 4. collect Dagster's per-step durations (the run's event log in the bench's
    DAGSTER_HOME) and dbt's run_results.json (the target folder dagster-dbt
    wrote for the run), to show which step and which models dominate;
@@ -405,6 +411,52 @@ def append_next_day(landing: Path, score_date: dt.date) -> tuple[Path, int]:
     return target, int(rows)
 
 
+#: The tables that hold one set of rows per score date and keep every date
+#: (lead_scores and lead_score_components hold the latest date only).
+HISTORY_TABLES = (
+    "marts.lead_score_history",
+    "marts.account_scores",
+    "marts.mql_handoffs",
+    "intermediate.int_reporting__score_deciles",
+)
+
+
+def add_history(warehouse: Path, score_date: dt.date, days: int) -> dict[str, int]:
+    """Give the warehouse `days` more score dates before D: each history table
+    gets a copy of its rows of D for every date D - days .. D - 1. The values
+    are D's, the sizes are what a daily run for that many days leaves, which
+    is what the steady-state measurement needs (the cost of scanning,
+    rolling up and publishing history). Returns the rows added per table."""
+    con = duckdb.connect(str(warehouse))
+    added = {}
+    try:
+        con.execute("set preserve_insertion_order = false")
+        for table in HISTORY_TABLES:
+            existing = con.execute(
+                f"select count(*) from {table} where score_date < date '{score_date}'"
+            ).fetchone()[0]
+            if existing:
+                raise SystemExit(
+                    f"bench: --history-days: {table} already holds {existing:,} rows "
+                    f"before {score_date}"
+                )
+            con.execute(
+                f"""
+                insert into {table}
+                select t.* replace (cast(t.score_date - cast(k.i as integer) as date) as score_date)
+                from {table} as t, range(1, {int(days)} + 1) as k(i)
+                where t.score_date = date '{score_date}'
+                """
+            )
+            added[table] = con.execute(
+                f"select count(*) from {table} where score_date < date '{score_date}'"
+            ).fetchone()[0]
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    return added
+
+
 # ---------------------------------------------------------------------------- project run details
 
 
@@ -602,6 +654,7 @@ class SizeResult:
     score_date: str
     rows: dict = dataclasses.field(default_factory=dict)
     next_day_rows: int = 0
+    history_rows: dict[str, int] = dataclasses.field(default_factory=dict)
     measurements: dict[str, Measurement] = dataclasses.field(default_factory=dict)
     dagster: dict[str, dict] = dataclasses.field(default_factory=dict)
     dbt: dict[str, dict] = dataclasses.field(default_factory=dict)
@@ -773,6 +826,31 @@ def run_size(args: argparse.Namespace, contacts: int, accounts: int) -> SizeResu
     else:
         days.append(("next_day_run", next_date))
     for key, day in days:
+        if (
+            key == "next_day_run"
+            and args.history_days
+            and (project_ok.get("full_run") or args.next_day_only)
+        ):
+            t0 = time.monotonic()
+            added = add_history(state / "warehouse.duckdb", score_date, args.history_days)
+            result.history_rows = added
+            result.notes.append(
+                f"--history-days {args.history_days}: added "
+                + ", ".join(f"{t} {n:,}" for t, n in added.items())
+                + f" rows (copies of D's) in {time.monotonic() - t0:.0f} s; the settle run "
+                "(a rescore of D) published them before the next-day run"
+            )
+            result.measurements["settle_run"] = measure(
+                f"leadscore run --date {score_date} (settle)",
+                [str(LEADSCORE), "run", "--date", str(score_date)],
+                env,
+                logs / "settle_run.log",
+                timeout_s=args.timeout_minutes * 60 if args.timeout_minutes else None,
+                cwd=PROJECT_ROOT,
+            )
+            if not result.measurements["settle_run"].ok:
+                result.notes.append("the settle run failed; the next-day run was not measured")
+                break
         if key == "next_day_run":
             target, rows = append_next_day(landing, score_date)
             result.next_day_rows = rows
@@ -937,7 +1015,12 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> str:
             ("generate", "generate landing (Parquet)"),
             ("prepare", "`leadscore prepare` (dbt parse, not in the runs)"),
             ("full_run", "full run `leadscore run --date D`"),
-            ("next_day_run", "next-day run `leadscore run --date D+1`"),
+            ("settle_run", "settle: rescore D to publish the added history (not a target)"),
+            (
+                "next_day_run",
+                "next-day run `leadscore run --date D+1`"
+                + (f", {args.history_days + 2} days of history" if args.history_days else ""),
+            ),
             ("limit", "limit: baseline_duckdb D"),
             ("limit_next_day", "limit: baseline_duckdb D+1"),
             ("limit_capped", f"limit: baseline_duckdb D, DuckDB memory_limit {args.limit_memory}"),
@@ -1092,10 +1175,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also run the limit with this DuckDB memory_limit (default: the project's "
         "default budget); '' to skip",
     )
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        default=0,
+        help="before the next-day run, add N days of score history before D (copies of D's "
+        "rows) and publish them, to measure a daily run in a steady state",
+    )
     parser.add_argument("--timeout-minutes", type=float, default=180.0)
     parser.add_argument("--examples", type=int, default=5)
     parser.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
     args = parser.parse_args(argv)
+    if args.history_days < 0 or (args.history_days and args.skip_next_day):
+        parser.error("--history-days needs a next-day run and a number of days >= 0")
     if args.next_day_only:
         if args.skip_next_day or args.generate_only:
             parser.error("--next-day-only excludes --skip-next-day and --generate-only")

@@ -179,6 +179,44 @@ def test_baselines_agree_with_the_project(landing: Path, tmp_path: Path):
     )
     _assert_agree(reports)
 
+    # --history-days: three more days of history before D, then the settle run
+    # (a rescore of D) publishes them; the current scores stay the same
+    run_bench = _load("run_bench")
+    added = run_bench.add_history(state / "warehouse.duckdb", SCORE_DATE, 3)
+    assert set(added) == set(run_bench.HISTORY_TABLES)
+    con = duckdb.connect(str(state / "warehouse.duckdb"), read_only=True)
+    for table in run_bench.HISTORY_TABLES:
+        counts = dict(
+            con.execute(f"select score_date, count(*) from {table} group by 1").fetchall()
+        )
+        assert sorted(counts) == [SCORE_DATE - dt.timedelta(days=k) for k in (3, 2, 1, 0)], table
+        assert len(set(counts.values())) == 1, (table, counts)
+        assert added[table] == 3 * counts[SCORE_DATE]
+    con.close()
+    with pytest.raises(SystemExit, match="already holds"):
+        run_bench.add_history(state / "warehouse.duckdb", SCORE_DATE, 3)
+    settle = subprocess.run(
+        [str(LEADSCORE), "run", "--date", str(SCORE_DATE)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert settle.returncode == 0, f"settle run failed:\n{settle.stdout[-4000:]}"
+    con = duckdb.connect(str(state / "published" / "published.duckdb"), read_only=True)
+    dates = con.execute(
+        "select count(distinct score_date), count(*) from lead_score_history"
+    ).fetchone()
+    assert dates == (4, 4 * con.execute("select count(*) from lead_scores").fetchone()[0])
+    con.execute(f"copy (select * from lead_scores) to '{tmp_path / 'settled.parquet'}'")
+    con.close()
+    _assert_agree(
+        _agreement(
+            [str(published), str(tmp_path / "settled.parquet")], ["before", "after"], SCORE_DATE
+        )
+    )
+
 
 def test_next_day_only_accepts_only_a_full_run_published_for_d(tmp_path: Path):
     """run_bench --next-day-only reuses a state only if it was published for D, before D + 1."""

