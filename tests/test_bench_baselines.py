@@ -140,15 +140,19 @@ def test_baselines_agree_with_the_project(landing: Path, tmp_path: Path):
         "LEADSCORE_SCHEDULE_ENABLED": "0",
     }
     (state / "dagster_home").mkdir(parents=True)
-    run = subprocess.run(
-        [str(LEADSCORE), "run", "--date", str(SCORE_DATE)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
-    assert run.returncode == 0, f"leadscore run failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
+
+    def leadscore_run(what: str) -> None:
+        run = subprocess.run(
+            [str(LEADSCORE), "run", "--date", str(SCORE_DATE)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
+        )
+        assert run.returncode == 0, f"{what} failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
+
+    leadscore_run("leadscore run")
 
     # the project's quality heuristics' outputs are inputs of the baselines (bench/README.md)
     flags = tmp_path / "flags"
@@ -195,15 +199,7 @@ def test_baselines_agree_with_the_project(landing: Path, tmp_path: Path):
     con.close()
     with pytest.raises(SystemExit, match="already holds"):
         run_bench.add_history(state / "warehouse.duckdb", SCORE_DATE, 3)
-    settle = subprocess.run(
-        [str(LEADSCORE), "run", "--date", str(SCORE_DATE)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
-    assert settle.returncode == 0, f"settle run failed:\n{settle.stdout[-4000:]}"
+    leadscore_run("the settle run")
     con = duckdb.connect(str(state / "published" / "published.duckdb"), read_only=True)
     dates = con.execute(
         "select count(distinct score_date), count(*) from lead_score_history"
