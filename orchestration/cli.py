@@ -13,7 +13,9 @@ virtualenv activated (cron, CI): dbt is found beside this interpreter.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import fcntl
 import os
 import sys
 import time
@@ -21,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestration.settings import DBT_PROJECT_DIR, SEEDS_DIR, Settings
+from orchestration.settings import DBT_PROJECT_DIR, SEEDS_DIR, Settings, SettingsError
 
 DEMO_MARKER = ".leadscore-demo-data"
 
@@ -59,6 +61,42 @@ def _prepare_environment(settings: Settings) -> None:
     # A dagster.yaml of the user's own is never touched.
     if not config.exists() or config.read_text() == _EARLIER_DAGSTER_YAML:
         config.write_text(DAGSTER_YAML)
+
+
+class WarehouseBusy(Exception):
+    """Another `leadscore run` or `backfill` holds the warehouse."""
+
+
+@contextlib.contextmanager
+def warehouse_lock(settings: Settings) -> Iterator[None]:
+    """One `leadscore run` / `backfill` per warehouse at a time: DuckDB allows
+    one writer, and two runs that overlap (cron and a manual run) would both
+    fail half-way on its file lock. An exclusive lock on `<warehouse>.lock`,
+    taken before anything starts and released by the OS when the process
+    ends, however it ends; the second run stops at once and says why."""
+    path = settings.warehouse_path.with_name(settings.warehouse_path.name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise WarehouseBusy(
+                f"another leadscore run or backfill ({holder}) is using "
+                f"{settings.warehouse_path}; nothing was done. Run again when it has finished "
+                f"(lock file {path})"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, started {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def prepare_manifest(quiet: bool = False) -> None:
@@ -370,12 +408,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env()
-    _prepare_environment(settings)
-    if args.command in ("run", "backfill") and manifest_is_stale():
-        print("leadscore: preparing the dbt manifest (dbt parse)", flush=True)
-        prepare_manifest(quiet=True)
-    return args.func(args, settings)
+    try:
+        settings = Settings.from_env()
+        _prepare_environment(settings)
+        if args.command not in ("run", "backfill"):
+            return args.func(args, settings)
+        with warehouse_lock(settings):
+            if manifest_is_stale():
+                print("leadscore: preparing the dbt manifest (dbt parse)", flush=True)
+                prepare_manifest(quiet=True)
+            return args.func(args, settings)
+    except (SettingsError, WarehouseBusy) as exc:
+        print(f"leadscore: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

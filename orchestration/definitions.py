@@ -21,7 +21,7 @@ from orchestration.quality import quality_assets, quality_checks
 from orchestration.report import run_report
 from orchestration.resources import LeadscoreResource
 from orchestration.sensors import build_landing_sensor
-from orchestration.settings import Settings
+from orchestration.settings import Settings, env_int, env_timezone
 from orchestration.transform import dbt_resource, leadscore_dbt_assets
 
 DAILY_JOB_NAME = "daily_leadscore"
@@ -37,9 +37,9 @@ daily_job = define_asset_job(
 
 @schedule(
     job=daily_job,
-    cron_schedule=f"{int(os.environ.get('LEADSCORE_SCHEDULE_MINUTE', '0'))} "
-    f"{int(os.environ.get('LEADSCORE_SCHEDULE_HOUR', '6'))} * * *",
-    execution_timezone=os.environ.get("LEADSCORE_SCHEDULE_TIMEZONE", "UTC"),
+    cron_schedule=f"{env_int('LEADSCORE_SCHEDULE_MINUTE', 0, minimum=0, maximum=59)} "
+    f"{env_int('LEADSCORE_SCHEDULE_HOUR', 6, minimum=0, maximum=23)} * * *",
+    execution_timezone=env_timezone("LEADSCORE_SCHEDULE_TIMEZONE", "UTC"),
     default_status=DefaultScheduleStatus.RUNNING
     if os.environ.get("LEADSCORE_SCHEDULE_ENABLED", "1") == "1"
     else DefaultScheduleStatus.STOPPED,

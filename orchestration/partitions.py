@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 
 from dagster import BackfillPolicy, BetaWarning, DailyPartitionsDefinition
+
+from orchestration.settings import env_date
 
 # backfill_policy on @asset is beta in Dagster 1.13; we rely on it knowingly.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=BetaWarning)
@@ -13,7 +14,7 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", categor
 #: One partition per score date D (UTC calendar date). end_offset=1 makes
 #: today a valid partition, so `leadscore run` (default: today) works.
 score_date_partitions = DailyPartitionsDefinition(
-    start_date=os.environ.get("LEADSCORE_PARTITIONS_START", "2024-01-01"),
+    start_date=env_date("LEADSCORE_PARTITIONS_START", "2024-01-01"),
     timezone="UTC",
     end_offset=1,
 )

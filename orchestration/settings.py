@@ -6,15 +6,60 @@ landing folder mean the same thing to Dagster, dbt (a subprocess) and tests.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
+
+import duckdb
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DEFAULT_DUCKDB_MEMORY_LIMIT = "2500MB"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value leadscore cannot use; the message
+    names the variable, its value and what it expects."""
+
+
+def env_int(env: str, default: int, minimum: int, maximum: int | None = None) -> int:
+    """A whole number from the environment, within [minimum, maximum]."""
+    raw = os.environ.get(env, "").strip()
+    if not raw:
+        return default
+    expected = f"a whole number from {minimum}" + (f" to {maximum}" if maximum is not None else "")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{env}={raw!r}: expected {expected}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        raise SettingsError(f"{env}={raw!r}: expected {expected}")
+    return value
+
+
+def env_date(env: str, default: str) -> str:
+    """An ISO date (YYYY-MM-DD) from the environment."""
+    raw = os.environ.get(env, "").strip() or default
+    try:
+        return dt.date.fromisoformat(raw).isoformat()
+    except ValueError:
+        raise SettingsError(f"{env}={raw!r}: expected a date YYYY-MM-DD") from None
+
+
+def env_timezone(env: str, default: str) -> str:
+    """An IANA time zone name (e.g. Europe/Berlin) from the environment."""
+    raw = os.environ.get(env, "").strip() or default
+    try:
+        zoneinfo.ZoneInfo(raw)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"{env}={raw!r}: expected a time zone such as UTC or Europe/Berlin"
+        ) from None
+    return raw
 
 
 def _path(env: str, default: Path) -> Path:
@@ -52,7 +97,7 @@ class Settings:
             export_dir=_path("LEADSCORE_EXPORT_DIR", publish_path.parent / "published_parquet"),
             audit_dir=_path("LEADSCORE_AUDIT_DIR", data / "audit"),
             dagster_home=_path("DAGSTER_HOME", data / "dagster_home"),
-            dbt_threads=int(os.environ.get("LEADSCORE_DBT_THREADS", "2")),
+            dbt_threads=env_int("LEADSCORE_DBT_THREADS", 2, minimum=1),
             duckdb_memory_limit=duckdb_memory_limit(),
         )
 
@@ -68,6 +113,25 @@ class Settings:
 
 
 def duckdb_memory_limit() -> str:
-    """LEADSCORE_DUCKDB_MEMORY_LIMIT, or the default budget."""
+    """LEADSCORE_DUCKDB_MEMORY_LIMIT, or the default budget; DuckDB itself
+    checks the value (a size such as 2500MB or 8GB), once, here."""
     value = os.environ.get("LEADSCORE_DUCKDB_MEMORY_LIMIT", "").strip()
-    return value or DEFAULT_DUCKDB_MEMORY_LIMIT
+    if not value:
+        return DEFAULT_DUCKDB_MEMORY_LIMIT
+    if value not in _checked_memory_limits:
+        con = duckdb.connect()
+        try:
+            con.execute(f"set memory_limit = '{value.replace(chr(39), '')}'")
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise SettingsError(
+                f"LEADSCORE_DUCKDB_MEMORY_LIMIT={value!r}: expected a DuckDB size such as "
+                f"2500MB or 8GB ({first})"
+            ) from None
+        finally:
+            con.close()
+        _checked_memory_limits.add(value)
+    return value
+
+
+_checked_memory_limits: set[str] = set()

@@ -1,0 +1,116 @@
+"""What `leadscore` does before any work when it cannot run: an environment
+variable it cannot use, or another run holding the warehouse. Both exit 2 at
+once with a message naming the cause, and leave nothing behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+LEADSCORE = Path(sys.executable).parent / "leadscore"
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "LEADSCORE_LANDING_DIR": str(tmp_path / "landing"),
+        "LEADSCORE_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
+        "LEADSCORE_PUBLISH_PATH": str(tmp_path / "published" / "published.duckdb"),
+        "LEADSCORE_AUDIT_DIR": str(tmp_path / "audit"),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "LEADSCORE_SCHEDULE_ENABLED": "0",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("LEADSCORE_PARTITIONS_START", "garbage", "expected a date YYYY-MM-DD"),
+        ("LEADSCORE_DBT_THREADS", "two", "expected a whole number from 1"),
+        ("LEADSCORE_DUCKDB_MEMORY_LIMIT", "lots", "expected a DuckDB size such as 2500MB"),
+        ("LEADSCORE_SCHEDULE_HOUR", "25", "expected a whole number from 0 to 23"),
+        ("LEADSCORE_SCHEDULE_TIMEZONE", "Mars/Base", "expected a time zone"),
+    ],
+)
+def test_a_bad_environment_value_is_named_not_a_traceback(
+    tmp_path: Path, variable: str, value: str, expected: str
+):
+    run = subprocess.run(
+        [str(LEADSCORE), "run", "--date", "2026-03-01"],
+        env=_env(tmp_path, **{variable: value}),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr.startswith(f"leadscore: {variable}={value!r}: expected"), run.stderr
+    assert expected in run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+    assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_a_second_run_stops_at_once_while_another_holds_the_warehouse(tmp_path: Path):
+    lock = tmp_path / "warehouse.duckdb.lock"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import fcntl, sys, time
+                handle = open({str(lock)!r}, "a+")
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                handle.write("pid 4242, started earlier"); handle.flush()
+                print("locked", flush=True)
+                time.sleep(60)
+                """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        run = subprocess.run(
+            [str(LEADSCORE), "backfill", "--start", "2026-02-27", "--end", "2026-03-01"],
+            env=_env(tmp_path),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert (
+            "another leadscore run or backfill (pid 4242, started earlier) is using" in run.stderr
+        )
+        assert str(tmp_path / "warehouse.duckdb") in run.stderr
+        assert "nothing was done" in run.stderr
+        assert time.monotonic() - started < 30  # no retrying on DuckDB's file lock
+        assert not (tmp_path / "warehouse.duckdb").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+    # the lock went with its process: the next run is not refused
+    released = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from orchestration.cli import warehouse_lock\n"
+            "from orchestration.settings import Settings\n"
+            "with warehouse_lock(Settings.from_env()): print('got it')",
+        ],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert released.stdout.strip() == "got it", released.stderr
+    assert lock.read_text() == ""  # the holder's note is cleared on release
