@@ -39,6 +39,16 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from None
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
+
+
 #: The dagster.yaml of a DAGSTER_HOME leadscore creates: no telemetry, and the
 #: event log keeps an engine per database file (orchestration/event_log.py).
 DAGSTER_YAML = """\
@@ -388,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.set_defaults(func=cmd_backfill)
 
     demo = sub.add_parser("demo-data", help="write the sample landing files")
-    demo.add_argument("--contacts", type=int, default=2000)
+    demo.add_argument("--contacts", type=_positive_int, default=2000)
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--format", choices=["csv", "parquet"], default="csv")
     demo.add_argument(

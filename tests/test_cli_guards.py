@@ -114,3 +114,17 @@ def test_a_second_run_stops_at_once_while_another_holds_the_warehouse(tmp_path: 
     )
     assert released.stdout.strip() == "got it", released.stderr
     assert lock.read_text() == ""  # the holder's note is cleared on release
+
+
+def test_demo_data_refuses_a_contact_count_below_one(tmp_path: Path):
+    run = subprocess.run(
+        [str(LEADSCORE), "demo-data", "--contacts", "0", "--landing", str(tmp_path / "landing")],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert "--contacts: '0' is not a whole number of 1 or more" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "landing").exists()
