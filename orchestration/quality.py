@@ -506,7 +506,8 @@ class CheckOutcome:
         return 0.0 if considered == 0 else round(100.0 * self.unexpected_count / considered, 4)
 
     def summary(self) -> str:
-        state = "passed" if self.success else "FAILED"
+        # a warn-level check that finds rows warns; only a blocking one fails
+        state = "passed" if self.success else "FAILED" if self.is_blocking else "WARNS"
         text = f"{self.entity}.{self.check_name} {state}"
         if self.unexpected_count:
             text += f": {self.unexpected_count} failing row(s)"

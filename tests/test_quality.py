@@ -484,6 +484,10 @@ def test_unknown_activity_types_are_reported_but_never_block(settings: Settings)
     assert not check.success and not check.is_blocking
     assert check.unexpected_count == 3
     assert check.observed["top_unexpected_values"] == {"podcast_listen": 2, "chatbot_message": 1}
+    # its one-line summary says it warns: only a blocking check "FAILED"
+    assert check.summary().startswith(
+        "marketing_activities.activity_type_in_vocabulary WARNS: 3 failing row(s)"
+    ), check.summary()
 
 
 def test_the_duckdb_translation_agrees_with_great_expectations(settings: Settings, monkeypatch):
