@@ -55,7 +55,7 @@ from email_validator import EmailNotValidError, validate_email
 from publicsuffixlist import PublicSuffixList
 
 from orchestration.dbt_runner import dbt_command
-from orchestration.partitions import score_date_partitions
+from orchestration.partitions import one_date_per_run, score_date_partitions
 from orchestration.resources import LeadscoreResource, connect
 from orchestration.settings import EXPECTATIONS_DIR, Settings
 
@@ -1409,6 +1409,7 @@ def run_suite(
     deps=[RAW_KEYS["crm_contacts"]],
     group_name="quality",
     partitions_def=score_date_partitions,
+    backfill_policy=one_date_per_run,
     kinds={"duckdb", "python"},
     description="`quality.email_checks`: the syntax verdict (email-validator, no DNS), domain "
     "and registrable domain (Public Suffix List) of every distinct normalized contact "

@@ -5,7 +5,7 @@
 -- rule, not a normal day. Fewer than var quality_quarantine_min_contacts
 -- (default 100) contacts are too few for a rate to mean anything.
 
-{{ config(severity='error') }}
+{{ config(severity='error', meta={'dagster': {'ref': {'name': 'int_quality__contact_flags'}}}) }}
 
 with
 

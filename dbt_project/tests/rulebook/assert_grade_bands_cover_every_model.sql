@@ -1,6 +1,8 @@
 -- Every active model has at least one fit band and one engagement band, so
 -- every contact gets a fit_grade, an engagement_level and a matrix_cell.
 
+{{ config(meta={'dagster': {'ref': {'name': 'grade_bands'}}}) }}
+
 with
 
 kinds as (

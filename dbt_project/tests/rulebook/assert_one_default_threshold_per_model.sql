@@ -1,6 +1,8 @@
 -- Every active model has exactly one `*` thresholds row: the thresholds for a
 -- segment without its own row (including `unknown`).
 
+{{ config(meta={'dagster': {'ref': {'name': 'thresholds'}}}) }}
+
 with
 
 defaults as (

@@ -1,5 +1,7 @@
 -- A thresholds row names a segment of seed segments, `unknown` or `*`.
 
+{{ config(meta={'dagster': {'ref': {'name': 'thresholds'}}}) }}
+
 select
     thresholds.model_id,
     thresholds.segment

@@ -2,6 +2,8 @@
 -- published score (SPEC section 6), and they describe the same score date.
 -- A score of 0 may have no components at all.
 
+{{ config(meta={'dagster': {'ref': {'name': 'lead_score_components'}}}) }}
+
 with
 
 scores as (
