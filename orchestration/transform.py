@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+import duckdb
+from dagster import AssetCheckResult, AssetExecutionContext, AssetKey
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -18,9 +19,10 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration.dbt_failures import describe_test_failure
 from orchestration.dbt_runner import dbt_executable
 from orchestration.partitions import one_date_per_run, score_date_partitions
-from orchestration.resources import LeadscoreResource
+from orchestration.resources import LeadscoreResource, connect
 from orchestration.settings import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -138,6 +140,51 @@ def mark_build(leadscore: LeadscoreResource, score_date: str, ready: bool, run_i
         )
 
 
+def _metadata_value(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+def described_failures(
+    checks: list[AssetCheckResult], invocation: Any, warehouse_path: Path
+) -> Iterator[AssetCheckResult]:
+    """The failed dbt tests' check results, each with the rows behind it.
+
+    Called once dbt has exited: its process holds the warehouse while it
+    runs, so the tests' queries run again here, read-only, a few rows each.
+    On a target other than DuckDB the results go out as dbt reported them.
+    """
+    if not checks:
+        return
+    if os.environ.get("LEADSCORE_DBT_TARGET", "duckdb") != "duckdb":
+        yield from checks
+        return
+    results = {
+        result["unique_id"]: result
+        for result in invocation.get_artifact("run_results.json").get("results", [])
+    }
+    con = connect(warehouse_path, read_only=True)
+    try:
+        for check in checks:
+            unique_id = _metadata_value(check.metadata.get("unique_id"))
+            failures = _metadata_value(check.metadata.get("dagster_dbt/failed_row_count"))
+            compiled = (results.get(unique_id) or {}).get("compiled_code")
+            if not compiled:
+                yield check
+                continue
+            try:
+                description = describe_test_failure(
+                    con, invocation.manifest, unique_id, compiled, failures
+                )
+            except (duckdb.Error, OSError, KeyError) as exc:
+                description = (
+                    f"{failures} failing row(s); running the test's query again to show them "
+                    f"failed: {exc}"
+                )
+            yield check._replace(description=description)
+    finally:
+        con.close()
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -163,8 +210,17 @@ def leadscore_dbt_assets(
     # The date goes through the environment, not `--vars`: vars are part of
     # dbt's parse state, so a new date each day would force a full re-parse.
     with _environment(LEADSCORE_SCORE_DATE=score_date):
-        invocation = dbt.cli(["build"], context=context)
-    yield from invocation.stream()
+        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    failed_checks = []
+    for event in invocation.stream():
+        if isinstance(event, AssetCheckResult) and not event.passed:
+            failed_checks.append(event)
+        else:
+            yield event
+    yield from described_failures(failed_checks, invocation, Path(leadscore.warehouse_path))
+    error = invocation.get_error()
+    if error is not None:
+        raise error
     # Only a build of the whole project leaves the marts publishable.
     full = set(context.selected_asset_keys) >= set(context.assets_def.keys)
     mark_build(leadscore, score_date, ready=full, run_id=context.run_id)

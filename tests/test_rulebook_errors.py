@@ -1,0 +1,169 @@
+"""A bad rulebook edit: the run fails before anything is published, and the
+summary names the seed file, its row and column (orchestration/dbt_failures.py).
+
+The rulebook is the repository's seeds/ folder, so the run under test uses a
+copy of the project (code, dbt project, seeds, suites) in tmp_path with the
+edits applied; the repository's own seeds are never touched.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from orchestration.dbt_failures import describe_test_failure, locate_in_csv
+from orchestration.demo_data import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_PARTS = ("orchestration", "dbt_project", "seeds", "expectations")
+SCORE_DATE = "2026-04-01"
+
+
+def _copy_project(dest: Path) -> Path:
+    for part in PROJECT_PARTS:
+        shutil.copytree(
+            ROOT / part,
+            dest / part,
+            ignore=shutil.ignore_patterns("target", "logs", "__pycache__", "dbt_packages"),
+        )
+    return dest
+
+
+def _edit_seed(seeds: Path, name: str, match: dict[str, str], changes: dict[str, str]) -> int:
+    """Change the first data row matching `match`; return its row number (1 = first data row)."""
+    path = seeds / f"{name}.csv"
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        fields = list(reader.fieldnames or [])
+        rows = list(reader)
+    number = next(
+        i for i, row in enumerate(rows, start=1) if all(row[k] == v for k, v in match.items())
+    )
+    rows[number - 1].update(changes)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return number
+
+
+def test_bad_rulebook_values_name_the_seed_row_and_column(tmp_path: Path) -> None:
+    project = _copy_project(tmp_path / "project")
+    seeds = project / "seeds"
+    with (seeds / "fit_rules.csv").open(newline="") as handle:
+        first_rule = next(csv.DictReader(handle))
+    operator_row = _edit_seed(
+        seeds,
+        "fit_rules",
+        {"model_id": first_rule["model_id"], "rule_id": first_rule["rule_id"]},
+        {"operator": "similar_to"},
+    )
+    with (seeds / "thresholds.csv").open(newline="") as handle:
+        thresholds = [r for r in csv.DictReader(handle) if r["segment"] not in ("*", "unknown")]
+    typo, blank = thresholds[0], thresholds[1]
+    typo_row = _edit_seed(
+        seeds, "thresholds", {k: typo[k] for k in ("model_id", "segment")}, {"segment": "no_such"}
+    )
+    blank_row = _edit_seed(
+        seeds, "thresholds", {k: blank[k] for k in ("model_id", "segment")}, {"warm_at": ""}
+    )
+
+    landing = tmp_path / "landing"
+    generate(landing, contacts=300, seed=7, end_date=dt.date(2026, 3, 31))
+    publish = tmp_path / "published" / "published.duckdb"
+    (tmp_path / "dagster_home").mkdir()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(project),
+        "LEADSCORE_LANDING_DIR": str(landing),
+        "LEADSCORE_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
+        "LEADSCORE_PUBLISH_PATH": str(publish),
+        "LEADSCORE_EXPORT_DIR": str(tmp_path / "published" / "parquet"),
+        "LEADSCORE_AUDIT_DIR": str(tmp_path / "audit"),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "run", "--date", SCORE_DATE],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    err = run.stderr
+    assert run.returncode == 1, run.stdout[-3000:] + err[-3000:]
+    assert "FAILED" in err and "the published tables were left untouched" in err
+    assert "check rulebook/fit_rules:accepted_values_fit_rules_operator" in err
+    assert (
+        f"1 failing row(s); e.g. seeds/fit_rules.csv row {operator_row}, column operator: "
+        "'similar_to'"
+    ) in err
+    assert (
+        "check rulebook/thresholds:assert_threshold_segments_are_known failed: 1 failing row(s); "
+        f"e.g. seeds/thresholds.csv row {typo_row}, model_id='{typo['model_id']}', "
+        "segment='no_such'"
+    ) in err
+    assert (
+        "check rulebook/thresholds:not_null_thresholds_warm_at failed: 1 failing row(s); "
+        f"e.g. seeds/thresholds.csv row {blank_row}, column warm_at: null"
+    ) in err
+    assert not publish.exists()
+
+
+def test_rows_are_traced_to_the_csv_whatever_their_types(tmp_path: Path) -> None:
+    path = tmp_path / "rules.csv"
+    path.write_text(
+        "model_id,rule_id,points,active,note\nm1,r1,25,true,\nm1,r2,2.50,FALSE,x\nm2,r1,25,true,\n"
+    )
+    rows = [
+        {"model_id": "m1", "points": 25, "active": True, "note": None},
+        {"rule_id": "r2", "points": 2.5, "active": False, "n_failures": 3},
+        {"rule_id": "r1", "points": 25},
+        {"not_a_column": 1},
+    ]
+    assert locate_in_csv(path, rows) == [[1], [2], [1, 3], []]
+
+
+def test_a_failed_accepted_values_test_on_a_seed_names_row_and_column(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "fit_rules.csv").write_text(
+        "model_id,rule_id,operator\nm1,r1,equals\nm1,r2,similar_to\nm2,r2,similar_to\n"
+    )
+    con = duckdb.connect()
+    con.execute(f"create table fit_rules as select * from read_csv('{seeds / 'fit_rules.csv'}')")
+    manifest = {
+        "nodes": {
+            "seed.p.fit_rules": {
+                "name": "fit_rules",
+                "original_file_path": str(seeds / "fit_rules.csv"),
+            },
+            "test.p.accepted": {
+                "attached_node": "seed.p.fit_rules",
+                "test_metadata": {"kwargs": {"column_name": "operator"}},
+                "depends_on": {"nodes": ["seed.p.fit_rules"]},
+            },
+        }
+    }
+    # dbt's accepted_values query: one row per bad value, with a count
+    compiled = (
+        "select operator as value_field, count(*) as n_records from fit_rules "
+        "where operator not in ('equals') group by operator;"
+    )
+    text = describe_test_failure(con, manifest, "test.p.accepted", compiled, 1)
+    assert text == (
+        f"1 failing row(s); e.g. {seeds / 'fit_rules.csv'} rows 2, 3, column operator: 'similar_to'"
+    )
+    # a test on a model: the rows as they are
+    manifest["nodes"]["test.p.model"] = {"depends_on": {"nodes": ["model.p.scores"]}}
+    text = describe_test_failure(
+        con, manifest, "test.p.model", "select 'C1' as contact_id, 12.50 as score, null as x", 1
+    )
+    assert text == "1 failing row(s); e.g. contact_id='C1', score=12.5, x=null"
