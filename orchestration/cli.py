@@ -177,8 +177,14 @@ class RunOutcome:
     rows_ingested: int = 0
 
 
-def run_score_date(settings: Settings, score_date: dt.date) -> RunOutcome:
-    """Run the daily Dagster job for one score date and collect what failed."""
+def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False) -> RunOutcome:
+    """Run the daily Dagster job for one score date and collect what failed.
+
+    `quiet` keeps dbt's log (which dagster-dbt echoes to stdout) and Dagster's
+    info lines off the terminal; warnings, errors and the summary still print,
+    and nothing is lost: dbt's log stays in its run folder and every event in
+    Dagster's run history.
+    """
     from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 
     from orchestration.definitions import DAILY_JOB_NAME, defs
@@ -186,12 +192,18 @@ def run_score_date(settings: Settings, score_date: dt.date) -> RunOutcome:
 
     started = time.monotonic()
     job = defs.resolve_job_def(DAILY_JOB_NAME)
-    with DagsterInstance.get() as instance:
+    log_level = "WARNING" if quiet else "INFO"
+    with contextlib.ExitStack() as stack:
+        if quiet:
+            stack.enter_context(
+                contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w")))
+            )
+        instance = stack.enter_context(DagsterInstance.get())
         result = job.execute_in_process(
             partition_key=score_date.isoformat(),
             instance=instance,
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             tags={"leadscore/trigger": "cli"},
         )
         if not result.success:
@@ -306,7 +318,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if _before_first_score_date(score_date, "score date"):
         return 2
-    outcome = run_score_date(settings, score_date)
+    outcome = run_score_date(settings, score_date, quiet=args.quiet)
     _report(settings, outcome)
     return 0 if outcome.success else 1
 
@@ -326,7 +338,7 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     while day <= args.end:
         index += 1
         print(f"leadscore: backfill {index}/{total}: {day}", flush=True)
-        outcome = run_score_date(settings, day)
+        outcome = run_score_date(settings, day, quiet=args.quiet)
         _report(settings, outcome)
         if not outcome.success:
             print(f"leadscore: backfill stopped at {day}; later dates not run", file=sys.stderr)
@@ -384,17 +396,25 @@ def cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+QUIET_HELP = (
+    "print warnings, failures and the summary only, not dbt's log and Dagster's info "
+    "lines (both are kept: dbt's run folder, Dagster's run history); for cron"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="leadscore", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the daily job for a score date")
     run.add_argument("--date", type=_date, help="score date YYYY-MM-DD (default: today, UTC)")
+    run.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     run.set_defaults(func=cmd_run)
 
     backfill = sub.add_parser("backfill", help="rescore a range of dates in order")
     backfill.add_argument("--start", type=_date, required=True)
     backfill.add_argument("--end", type=_date, required=True)
+    backfill.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     backfill.set_defaults(func=cmd_backfill)
 
     demo = sub.add_parser("demo-data", help="write the sample landing files")
