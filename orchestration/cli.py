@@ -293,7 +293,11 @@ def _report(settings: Settings, outcome: RunOutcome) -> None:
             file=sys.stderr,
         )
         for failure in outcome.failures:
-            print(f"  - {failure}", file=sys.stderr)
+            # a failure's own lines (rejected files, dbt's errors) nest under it
+            first, *rest = failure.splitlines() or [""]
+            print(f"  - {first}", file=sys.stderr)
+            for line in rest:
+                print(f"    {line}", file=sys.stderr)
 
 
 def _before_first_score_date(score_date: dt.date, what: str) -> bool:
@@ -311,12 +315,28 @@ def _before_first_score_date(score_date: dt.date, what: str) -> bool:
     return False
 
 
+def _no_landing_folder(settings: Settings) -> bool:
+    """True (with a message) when the landing folder does not exist: a setting to
+    fix, not three missing files."""
+    if settings.landing_dir.is_dir():
+        return False
+    print(
+        f"leadscore: landing folder {settings.landing_dir} does not exist "
+        "(LEADSCORE_LANDING_DIR); point it at the folder your exports land in, or write "
+        "the sample there with `leadscore demo-data`; nothing was done",
+        file=sys.stderr,
+    )
+    return True
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     score_date = args.date or _utc_today()
     if score_date > _utc_today():
         print(f"leadscore: score date {score_date} is in the future", file=sys.stderr)
         return 2
     if _before_first_score_date(score_date, "score date"):
+        return 2
+    if _no_landing_folder(settings):
         return 2
     outcome = run_score_date(settings, score_date, quiet=args.quiet)
     _report(settings, outcome)
@@ -331,6 +351,8 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
         print(f"leadscore: --end {args.end} is in the future", file=sys.stderr)
         return 2
     if _before_first_score_date(args.start, "--start"):
+        return 2
+    if _no_landing_folder(settings):
         return 2
     day = args.start
     total = (args.end - args.start).days + 1

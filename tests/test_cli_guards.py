@@ -42,6 +42,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 def test_a_bad_environment_value_is_named_not_a_traceback(
     tmp_path: Path, variable: str, value: str, expected: str
 ):
+    (tmp_path / "landing").mkdir()  # the schedule's variables are read when the job loads
     run = subprocess.run(
         [str(LEADSCORE), "run", "--date", "2026-03-01"],
         env=_env(tmp_path, **{variable: value}),
@@ -128,3 +129,26 @@ def test_demo_data_refuses_a_contact_count_below_one(tmp_path: Path):
     assert "--contacts: '0' is not a whole number of 1 or more" in run.stderr
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "landing").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["run", "--date", "2026-03-01"], ["backfill", "--start", "2026-03-01", "--end", "2026-03-02"]],
+)
+def test_a_missing_landing_folder_is_one_message_naming_the_setting(
+    tmp_path: Path, command: list[str]
+):
+    run = subprocess.run(
+        [str(LEADSCORE), *command],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr == (
+        f"leadscore: landing folder {tmp_path / 'landing'} does not exist (LEADSCORE_LANDING_DIR); "
+        "point it at the folder your exports land in, or write the sample there with "
+        "`leadscore demo-data`; nothing was done\n"
+    )
+    assert not (tmp_path / "warehouse.duckdb").exists()

@@ -148,6 +148,9 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
     err = capsys.readouterr().err
     assert "FAILED" in err and "published tables were left untouched" in err
     assert "marketing/activities_zz_bad.csv, row 2, column 'activity_id'" in err
+    # the rejected file nests under its step in the summary
+    assert "\n  - step raw__marketing_activities failed: 1 file(s) of marketing_activities " in err
+    assert "\n      - marketing/activities_zz_bad.csv, row 2, column 'activity_id'" in err
     assert sha256(settings.publish_path) == good
     assert bad.exists()
 
