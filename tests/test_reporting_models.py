@@ -22,7 +22,7 @@ REPORTING_NODES = (
     "stg_crm__accounts",
     "stg_crm__opportunities",
     "int_reporting__score_deciles",
-    "int_reporting__score_conversions",
+    "int_reporting__score_outcomes",
     "account_scores",
     "score_performance",
 )

@@ -17,7 +17,7 @@
 -- incremental: a run computes its score date (re-scoring replaces it) and any
 -- date of history still missing here (a first build computes every date);
 -- a post-hook removes dates no longer in history. The outcomes, which do
--- change as opportunities arrive, are joined in int_reporting__score_conversions.
+-- change as opportunities arrive, are in int_reporting__score_outcomes.
 
 with
 

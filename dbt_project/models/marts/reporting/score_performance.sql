@@ -1,43 +1,91 @@
+{%- set window_days = conversion_days('conversion_window_days') -%}
+{%- set lookback_days = conversion_days('conversion_lookback_days') %}
+
 -- How well the score separates the contacts who convert: one row per model x
 -- score band (deciles of the score and stages, as listed in the seed
 -- reporting_score_bands; a band no contact fell in has a row with zero
 -- contacts). The cohort, the conversion window and every formula are
 -- described in score_performance.yml.
 -- The cohort is every contact x model x score date of history, so it grows
--- by a day of contacts every run. It is read in passes that each aggregate
--- as early as they can (grouped by score date, decile, stage and outcome
--- first, then rolled up into the bands) and each CTE reads its table itself:
--- DuckDB materializes a CTE referenced more than once, and banding the
--- whole cohort row by row (a union of it per band type, count distinct over
--- that) took 80 s at 1M contacts and 92 days of history, against 38 s.
+-- by a day of contacts every run. It is never joined row by row to its
+-- outcomes: the cohort is counted on the deciles table, grouped by score
+-- date, decile and stage, and the conversions (the few rows with an
+-- opportunity, int_reporting__score_outcomes) are counted the same way and
+-- added to those groups. Each CTE reads its big table itself: DuckDB
+-- materializes a CTE referenced more than once. At 1M contacts and 92 score
+-- dates this took 38 s through a view of every row with its outcome.
 
 with
 
 -- the cohort, grouped as far as the bands allow
-cohort_groups as (
+date_groups as (
 
     select
         model_id,
         score_date,
         score_decile,
         stage,
-        has_opportunity,
-        has_won_opportunity,
-        is_window_complete,
         count(*) as contacts,
         min(score) as min_score,
-        max(score) as max_score,
-        max(conversion_lookback_days) as conversion_lookback_days,
-        max(conversion_window_days) as conversion_window_days
-    from {{ ref('int_reporting__score_conversions') }}
+        max(score) as max_score
+    from {{ ref('int_reporting__score_deciles') }}
     group by
         model_id,
         score_date,
         score_decile,
+        stage
+
+),
+
+-- its conversions, grouped the same way
+converted_groups as (
+
+    select
+        model_id,
+        score_date,
+        score_decile,
         stage,
-        has_opportunity,
-        has_won_opportunity,
-        is_window_complete
+        count(*) as converted_to_opportunity,
+        sum(case when has_won_opportunity then 1 else 0 end) as converted_to_won
+    from {{ ref('int_reporting__score_outcomes') }}
+    group by
+        model_id,
+        score_date,
+        score_decile,
+        stage
+
+),
+
+-- the latest score date in history: a date's forward window is complete
+-- once D + conversion_window_days is on or before it
+as_of as (
+
+    select max(score_date) as as_of_date
+    from date_groups
+
+),
+
+cohort_groups as (
+
+    select
+        date_groups.model_id,
+        date_groups.score_date,
+        date_groups.score_decile,
+        date_groups.stage,
+        date_groups.contacts,
+        date_groups.min_score,
+        date_groups.max_score,
+        coalesce(converted_groups.converted_to_opportunity, 0) as converted_to_opportunity,
+        coalesce(converted_groups.converted_to_won, 0) as converted_to_won,
+        {{ dbt.dateadd('day', window_days, 'date_groups.score_date') }} <= as_of.as_of_date as is_window_complete
+    from date_groups
+    cross join as_of
+    left join converted_groups
+        on
+            date_groups.model_id = converted_groups.model_id
+            and date_groups.score_date = converted_groups.score_date
+            and date_groups.score_decile = converted_groups.score_decile
+            and date_groups.stage = converted_groups.stage
 
 ),
 
@@ -58,12 +106,12 @@ model_cohorts as (
         min(score_date) as cohort_first_score_date,
         max(score_date) as cohort_last_score_date,
         count(distinct score_date) as cohort_score_dates,
-        max(conversion_lookback_days) as conversion_lookback_days,
-        max(conversion_window_days) as conversion_window_days,
+        {{ lookback_days }} as conversion_lookback_days,
+        {{ window_days }} as conversion_window_days,
         max(case when is_window_complete then score_date end) as window_complete_through,
         sum(contacts) as contacts,
-        sum(case when has_opportunity then contacts else 0 end) as converted_to_opportunity,
-        sum(case when has_won_opportunity then contacts else 0 end) as converted_to_won
+        sum(converted_to_opportunity) as converted_to_opportunity,
+        sum(converted_to_won) as converted_to_won
     from cohort_groups
     group by model_id
 
@@ -78,8 +126,8 @@ banded_groups as (
         contacts,
         min_score,
         max_score,
-        has_opportunity,
-        has_won_opportunity,
+        converted_to_opportunity,
+        converted_to_won,
         is_window_complete
     from cohort_groups
 
@@ -92,8 +140,8 @@ banded_groups as (
         contacts,
         min_score,
         max_score,
-        has_opportunity,
-        has_won_opportunity,
+        converted_to_opportunity,
+        converted_to_won,
         is_window_complete
     from cohort_groups
 
@@ -108,10 +156,10 @@ band_counts as (
         sum(contacts) as contacts,
         min(min_score) as min_score,
         max(max_score) as max_score,
-        sum(case when has_opportunity then contacts else 0 end) as converted_to_opportunity,
-        sum(case when has_won_opportunity then contacts else 0 end) as converted_to_won,
+        sum(converted_to_opportunity) as converted_to_opportunity,
+        sum(converted_to_won) as converted_to_won,
         sum(case when is_window_complete then contacts else 0 end) as contacts_window_complete,
-        sum(case when is_window_complete and has_opportunity then contacts else 0 end)
+        sum(case when is_window_complete then converted_to_opportunity else 0 end)
             as converted_window_complete
     from banded_groups
     group by
@@ -121,9 +169,7 @@ band_counts as (
 
 ),
 
--- How many people each band's rows are. The conversions view is the
--- deciles table row for row (it only adds outcomes), so the contacts are
--- counted there: through the view, each count paid for its outcome join.
+-- how many people each band's rows are
 band_distinct_contacts as (
 
     select
@@ -152,16 +198,39 @@ band_distinct_contacts as (
 
 -- MQL -> opportunity: each hand-off (the date a contact became mql), with an
 -- opportunity created on or after that date within the window.
-mql_handoff_outcomes as (
+mql_handoff_counts as (
 
     select
         model_id,
-        count(*) as handoffs,
-        sum(case when days_to_opportunity is not null then 1 else 0 end) as handoffs_converted,
-        percentile_cont(0.5) within group (order by days_to_opportunity) as median_days_to_opportunity
-    from {{ ref('int_reporting__score_conversions') }}
+        count(*) as handoffs
+    from {{ ref('int_reporting__score_deciles') }}
     where is_mql_handoff
     group by model_id
+
+),
+
+mql_handoff_conversions as (
+
+    select
+        model_id,
+        count(*) as handoffs_converted,
+        percentile_cont(0.5) within group (order by days_to_opportunity) as median_days_to_opportunity
+    from {{ ref('int_reporting__score_outcomes') }}
+    where is_mql_handoff and days_to_opportunity is not null
+    group by model_id
+
+),
+
+mql_handoff_outcomes as (
+
+    select
+        mql_handoff_counts.model_id,
+        mql_handoff_counts.handoffs,
+        coalesce(mql_handoff_conversions.handoffs_converted, 0) as handoffs_converted,
+        mql_handoff_conversions.median_days_to_opportunity
+    from mql_handoff_counts
+    left join mql_handoff_conversions
+        on mql_handoff_counts.model_id = mql_handoff_conversions.model_id
 
 ),
 
