@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import fcntl
 import os
 import sys
 import time
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration.settings import DBT_PROJECT_DIR, SEEDS_DIR, Settings, SettingsError
+from orchestration.warehouse_lock import WarehouseBusy, warehouse_lock
 
 DEMO_MARKER = ".leadscore-demo-data"
 
@@ -71,42 +71,6 @@ def _prepare_environment(settings: Settings) -> None:
     # A dagster.yaml of the user's own is never touched.
     if not config.exists() or config.read_text() == _EARLIER_DAGSTER_YAML:
         config.write_text(DAGSTER_YAML)
-
-
-class WarehouseBusy(Exception):
-    """Another `leadscore run` or `backfill` holds the warehouse."""
-
-
-@contextlib.contextmanager
-def warehouse_lock(settings: Settings) -> Iterator[None]:
-    """One `leadscore run` / `backfill` per warehouse at a time: DuckDB allows
-    one writer, and two runs that overlap (cron and a manual run) would both
-    fail half-way on its file lock. An exclusive lock on `<warehouse>.lock`,
-    taken before anything starts and released by the OS when the process
-    ends, however it ends; the second run stops at once and says why."""
-    path = settings.warehouse_path.with_name(settings.warehouse_path.name + ".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise WarehouseBusy(
-                f"another leadscore run or backfill ({holder}) is using "
-                f"{settings.warehouse_path}; nothing was done. Run again when it has finished "
-                f"(lock file {path})"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}, started {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC")
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def prepare_manifest(quiet: bool = False) -> None:
@@ -465,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         _prepare_environment(settings)
         if args.command not in ("run", "backfill"):
             return args.func(args, settings)
-        with warehouse_lock(settings):
+        with warehouse_lock(settings.warehouse_path):
             if manifest_is_stale():
                 print("leadscore: preparing the dbt manifest (dbt parse)", flush=True)
                 prepare_manifest(quiet=True)

@@ -8,13 +8,15 @@ and the job runs its steps one at a time (in-process executor).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import duckdb
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import PrivateAttr
 
 from orchestration.settings import Settings, duckdb_memory_limit
+from orchestration.warehouse_lock import warehouse_lock
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -39,6 +41,26 @@ class LeadscoreResource(ConfigurableResource):
     publish_path: str
     export_dir: str
     audit_dir: str
+
+    _run_lock: ExitStack | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Hold the warehouse for the whole run (orchestration/warehouse_lock.py):
+        a run started from the UI, a schedule or a sensor stops at once while a
+        `leadscore run` works, and the other way round. The job's steps run in
+        this one process (in-process executor), so the run holds it throughout.
+        Outside a run (the landing sensor reads the landing folder path) it is
+        not taken."""
+        if context.run_id is None:
+            return
+        stack = ExitStack()
+        stack.enter_context(warehouse_lock(Path(self.warehouse_path)))
+        self._run_lock = stack
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._run_lock is not None:
+            self._run_lock.close()
+            self._run_lock = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LeadscoreResource:

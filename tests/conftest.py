@@ -3,8 +3,11 @@ under tmp_path, and runs the real dbt (as a subprocess) against them."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
-from collections.abc import Callable
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -50,3 +53,39 @@ def run_dbt(settings: Settings) -> Callable[..., subprocess.CompletedProcess[str
         return run_dbt_command(settings, *args, check=check)
 
     return _run
+
+
+@contextlib.contextmanager
+def _lock_held_elsewhere(lock: Path) -> Iterator[None]:
+    """Another process holds `lock` (a warehouse's run lock) for the block; its
+    note names it `pid 4242, started earlier`."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import fcntl, time
+                handle = open({str(lock)!r}, "a+")
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                handle.write("pid 4242, started earlier"); handle.flush()
+                print("locked", flush=True)
+                time.sleep(60)
+                """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.fixture
+def lock_held_elsewhere() -> Callable[[Path], contextlib.AbstractContextManager[None]]:
+    """`with lock_held_elsewhere(path):` another process holds the lock file."""
+    return _lock_held_elsewhere

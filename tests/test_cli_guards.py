@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -57,28 +56,11 @@ def test_a_bad_environment_value_is_named_not_a_traceback(
     assert not (tmp_path / "warehouse.duckdb").exists()
 
 
-def test_a_second_run_stops_at_once_while_another_holds_the_warehouse(tmp_path: Path):
+def test_a_second_run_stops_at_once_while_another_holds_the_warehouse(
+    tmp_path: Path, lock_held_elsewhere
+):
     lock = tmp_path / "warehouse.duckdb.lock"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import fcntl, sys, time
-                handle = open({str(lock)!r}, "a+")
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                handle.write("pid 4242, started earlier"); handle.flush()
-                print("locked", flush=True)
-                time.sleep(60)
-                """
-            ),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with lock_held_elsewhere(lock):
         started = time.monotonic()
         run = subprocess.run(
             [str(LEADSCORE), "backfill", "--start", "2026-02-27", "--end", "2026-03-01"],
@@ -95,18 +77,15 @@ def test_a_second_run_stops_at_once_while_another_holds_the_warehouse(tmp_path: 
         assert "nothing was done" in run.stderr
         assert time.monotonic() - started < 30  # no retrying on DuckDB's file lock
         assert not (tmp_path / "warehouse.duckdb").exists()
-    finally:
-        holder.kill()
-        holder.wait()
 
     # the lock went with its process: the next run is not refused
     released = subprocess.run(
         [
             sys.executable,
             "-c",
-            "import sys; from orchestration.cli import warehouse_lock\n"
+            "import sys; from orchestration.warehouse_lock import warehouse_lock\n"
             "from orchestration.settings import Settings\n"
-            "with warehouse_lock(Settings.from_env()): print('got it')",
+            "with warehouse_lock(Settings.from_env().warehouse_path): print('got it')",
         ],
         env=_env(tmp_path),
         capture_output=True,
@@ -152,3 +131,51 @@ def test_a_missing_landing_folder_is_one_message_naming_the_setting(
         "`leadscore demo-data`; nothing was done\n"
     )
     assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_a_run_started_in_dagster_takes_the_same_lock(
+    tmp_path: Path, settings, lock_held_elsewhere
+):
+    """Runs launched from the UI, a schedule or a sensor do not pass through the
+    CLI: the leadscore resource takes the lock when the run starts, and
+    releases it when the run ends."""
+    from dagster import DagsterEventType, asset, materialize
+
+    from orchestration.hooks import root_cause
+    from orchestration.resources import LeadscoreResource
+    from orchestration.warehouse_lock import lock_path
+
+    @asset(required_resource_keys={"leadscore"})
+    def writes_the_warehouse(context) -> None:
+        with context.resources.leadscore.warehouse() as con:
+            con.execute("create or replace table written as select 1 as one")
+
+    resources = {"leadscore": LeadscoreResource.from_settings(settings)}
+    with lock_held_elsewhere(lock_path(settings.warehouse_path)):
+        result = materialize([writes_the_warehouse], resources=resources, raise_on_error=False)
+        assert not result.success
+        messages = " ".join(
+            root_cause(event.event_specific_data.error)
+            for event in result.all_events
+            if event.event_type == DagsterEventType.RUN_FAILURE
+            or event.event_type == DagsterEventType.STEP_FAILURE
+            if event.event_specific_data is not None
+            and getattr(event.event_specific_data, "error", None) is not None
+        )
+        assert "another leadscore run or backfill (pid 4242, started earlier) is using" in messages
+        assert not settings.warehouse_path.exists()
+
+    # once free, the run takes it and gives it back when it ends
+    assert materialize([writes_the_warehouse], resources=resources).success
+    released = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from pathlib import Path; from orchestration.warehouse_lock import warehouse_lock\n"
+            f"with warehouse_lock(Path({str(settings.warehouse_path)!r})): print('got it')",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert released.stdout.strip() == "got it", released.stderr

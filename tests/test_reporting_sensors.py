@@ -79,10 +79,12 @@ def tick(instance: DagsterInstance, resource: LeadscoreResource, cursor: str | N
     definitions = Definitions(
         assets=[scored], jobs=[daily_job], sensors=[sensor], resources={"leadscore": resource}
     )
-    context = build_sensor_context(
+    # a context manager: the resource has a teardown (the run lock), as Dagster's
+    # own sensor evaluation does
+    with build_sensor_context(
         instance=instance, cursor=cursor, resources={"leadscore": resource}, definitions=definitions
-    )
-    return sensor.evaluate_tick(context)
+    ) as context:
+        return sensor.evaluate_tick(context)
 
 
 def test_landing_sensor_requests_a_run_only_when_files_change(
@@ -122,6 +124,19 @@ def test_landing_sensor_requests_a_run_only_when_files_change(
         "crm/contacts.csv",
         "marketing/activities_2.csv",
     ]
+
+
+def test_landing_sensor_ticks_while_a_run_holds_the_warehouse(
+    settings: Settings, instance: DagsterInstance, resource: LeadscoreResource, lock_held_elsewhere
+):
+    # the run lock is taken by runs only (orchestration/warehouse_lock.py), not
+    # by sensor evaluations, which only list the landing folder
+    from orchestration.warehouse_lock import lock_path
+
+    write(settings.landing_dir / "crm" / "contacts.csv", "contact_id,email,created_at\n")
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_held_elsewhere(lock_path(settings.warehouse_path)):
+        assert len(tick(instance, resource, None).run_requests) == 1
 
 
 def test_landing_sensor_waits_while_the_job_is_running(
@@ -248,14 +263,14 @@ def test_failure_sensor_posts_a_short_slack_message(
         ]
         sensor = build_failure_sensor([daily_job])
         assert sensor.default_status == DefaultSensorStatus.RUNNING
-        context = build_run_status_sensor_context(
+        with build_run_status_sensor_context(
             sensor_name=sensor.name,
             dagster_event=failure,
             dagster_instance=instance,
             dagster_run=run,
             resources={"leadscore": resource},
-        ).for_run_failure()
-        sensor(context)
+        ) as status_context:
+            sensor(status_context.for_run_failure())
     finally:
         hook.close()
     (body,) = hook.bodies

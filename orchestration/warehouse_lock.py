@@ -1,0 +1,71 @@
+"""One run per warehouse at a time, however the run was started.
+
+DuckDB allows one writer, and two runs that overlap (cron and a manual run,
+or the Dagster daemon's scheduled run and a `leadscore run`) would both fail
+half-way on its file lock. Every run holds an exclusive lock on
+`<warehouse>.lock` from before its first step until it ends: `leadscore
+run` / `backfill` take it before anything starts, and the Dagster resource
+takes it when a run launched from the UI, a schedule or a sensor starts
+(re-entrant: a CLI run executes its job in the same process). The OS
+releases it when the process ends, however it ends; a second run stops at
+once and names the holder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class WarehouseBusy(Exception):
+    """Another leadscore run holds the warehouse."""
+
+
+#: lock files this process holds, with how many holders nest inside it
+_held: dict[Path, int] = {}
+
+
+def lock_path(warehouse_path: Path) -> Path:
+    return warehouse_path.with_name(warehouse_path.name + ".lock")
+
+
+@contextlib.contextmanager
+def warehouse_lock(warehouse_path: Path) -> Iterator[None]:
+    """Hold the warehouse's lock for the block; WarehouseBusy at once when
+    another process holds it."""
+    path = lock_path(Path(warehouse_path)).resolve()
+    if path in _held:
+        _held[path] += 1
+        try:
+            yield
+        finally:
+            _held[path] -= 1
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise WarehouseBusy(
+                f"another leadscore run or backfill ({holder}) is using "
+                f"{warehouse_path}; nothing was done. Run again when it has finished "
+                f"(lock file {path})"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, started {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC")
+        handle.flush()
+        _held[path] = 1
+        try:
+            yield
+        finally:
+            del _held[path]
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
