@@ -158,11 +158,21 @@ def described_failures(
     if os.environ.get("LEADSCORE_DBT_TARGET", "duckdb") != "duckdb":
         yield from checks
         return
-    results = {
-        result["unique_id"]: result
-        for result in invocation.get_artifact("run_results.json").get("results", [])
-    }
-    con = connect(warehouse_path, read_only=True)
+    try:
+        results = {
+            result["unique_id"]: result
+            for result in invocation.get_artifact("run_results.json").get("results", [])
+        }
+        con = connect(warehouse_path, read_only=True)
+    except (OSError, ValueError, duckdb.Error) as exc:
+        # dbt's own error (raised after these) is the one that matters; say
+        # why the rows are missing rather than replace it with this one
+        for check in checks:
+            yield check._replace(
+                description=f"failing rows could not be shown (run_results.json or the "
+                f"warehouse unreadable: {exc})"
+            )
+        return
     try:
         for check in checks:
             unique_id = _metadata_value(check.metadata.get("unique_id"))

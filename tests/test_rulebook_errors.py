@@ -167,3 +167,23 @@ def test_a_failed_accepted_values_test_on_a_seed_names_row_and_column(tmp_path: 
         con, manifest, "test.p.model", "select 'C1' as contact_id, 12.50 as score, null as x", 1
     )
     assert text == "1 failing row(s); e.g. contact_id='C1', score=12.5, x=null"
+
+
+def test_failed_checks_still_go_out_when_dbt_left_no_results(tmp_path: Path) -> None:
+    from dagster import AssetCheckResult
+
+    from orchestration.transform import described_failures
+
+    class NoResults:
+        manifest = None
+
+        def get_artifact(self, name: str) -> dict:
+            raise FileNotFoundError(f"no {name}")
+
+    check = AssetCheckResult(
+        passed=False, asset_key="x", check_name="c", metadata={"unique_id": "test.p.c"}
+    )
+    (out,) = described_failures([check], NoResults(), tmp_path / "warehouse.duckdb")
+    assert not out.passed and out.check_name == "c"
+    assert out.description.startswith("failing rows could not be shown")
+    assert "no run_results.json" in out.description
