@@ -166,7 +166,13 @@ def describe_test_failure(
             shown = csv_path.relative_to(PROJECT_ROOT)
         except ValueError:
             shown = csv_path
-        for values, numbers in zip(named, locate_in_csv(csv_path, named), strict=True):
+        try:
+            located = locate_in_csv(csv_path, named)
+        except (OSError, ValueError, csv.Error) as exc:
+            # not UTF-8, bad quoting, gone: the rows still show, without their place
+            rows_text = "; ".join(_row_text(values) for values in named)
+            return f"{count}; e.g. {rows_text} ({shown} could not be read to find them: {exc})"
+        for values, numbers in zip(named, located, strict=True):
             if column_name and column_name in values:
                 what = f"column {column_name}: {_display(values[column_name])}"
             else:

@@ -169,6 +169,33 @@ def test_a_failed_accepted_values_test_on_a_seed_names_row_and_column(tmp_path: 
     assert text == "1 failing row(s); e.g. contact_id='C1', score=12.5, x=null"
 
 
+def test_a_seed_file_that_cannot_be_read_still_shows_the_rows(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    # Latin-1, not UTF-8: the file cannot be read back to find the row
+    (seeds / "segments.csv").write_bytes("segment,min_employees\nmédium,x\n".encode("latin-1"))
+    con = duckdb.connect()
+    manifest = {
+        "nodes": {
+            "seed.p.segments": {
+                "name": "segments",
+                "original_file_path": str(seeds / "segments.csv"),
+            },
+            "test.p.not_null": {
+                "attached_node": "seed.p.segments",
+                "test_metadata": {"kwargs": {"column_name": "min_employees"}},
+            },
+        }
+    }
+    text = describe_test_failure(
+        con, manifest, "test.p.not_null", "select 'm' as segment, null as min_employees", 1
+    )
+    assert text.startswith(
+        f"1 failing row(s); e.g. segment='m', min_employees=null ({seeds / 'segments.csv'} "
+        "could not be read to find them: 'utf-8' codec can't decode"
+    )
+
+
 def test_failed_checks_still_go_out_when_dbt_left_no_results(tmp_path: Path) -> None:
     from dagster import AssetCheckResult
 
