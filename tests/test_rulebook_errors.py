@@ -131,6 +131,22 @@ def test_rows_are_traced_to_the_csv_whatever_their_types(tmp_path: Path) -> None
     assert locate_in_csv(path, rows) == [[1], [2], [1, 3], []]
 
 
+def _seed_test_manifest(csv_path: Path, test_id: str, column_name: str) -> dict:
+    """The part of dbt's manifest describe_test_failure reads: one seed and a
+    column test attached to it."""
+    seed_id = f"seed.p.{csv_path.stem}"
+    return {
+        "nodes": {
+            seed_id: {"name": csv_path.stem, "original_file_path": str(csv_path)},
+            test_id: {
+                "attached_node": seed_id,
+                "test_metadata": {"kwargs": {"column_name": column_name}},
+                "depends_on": {"nodes": [seed_id]},
+            },
+        }
+    }
+
+
 def test_a_failed_accepted_values_test_on_a_seed_names_row_and_column(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     seeds.mkdir()
@@ -139,19 +155,7 @@ def test_a_failed_accepted_values_test_on_a_seed_names_row_and_column(tmp_path: 
     )
     con = duckdb.connect()
     con.execute(f"create table fit_rules as select * from read_csv('{seeds / 'fit_rules.csv'}')")
-    manifest = {
-        "nodes": {
-            "seed.p.fit_rules": {
-                "name": "fit_rules",
-                "original_file_path": str(seeds / "fit_rules.csv"),
-            },
-            "test.p.accepted": {
-                "attached_node": "seed.p.fit_rules",
-                "test_metadata": {"kwargs": {"column_name": "operator"}},
-                "depends_on": {"nodes": ["seed.p.fit_rules"]},
-            },
-        }
-    }
+    manifest = _seed_test_manifest(seeds / "fit_rules.csv", "test.p.accepted", "operator")
     # dbt's accepted_values query: one row per bad value, with a count
     compiled = (
         "select operator as value_field, count(*) as n_records from fit_rules "
@@ -175,18 +179,7 @@ def test_a_seed_file_that_cannot_be_read_still_shows_the_rows(tmp_path: Path) ->
     # Latin-1, not UTF-8: the file cannot be read back to find the row
     (seeds / "segments.csv").write_bytes("segment,min_employees\nmédium,x\n".encode("latin-1"))
     con = duckdb.connect()
-    manifest = {
-        "nodes": {
-            "seed.p.segments": {
-                "name": "segments",
-                "original_file_path": str(seeds / "segments.csv"),
-            },
-            "test.p.not_null": {
-                "attached_node": "seed.p.segments",
-                "test_metadata": {"kwargs": {"column_name": "min_employees"}},
-            },
-        }
-    }
+    manifest = _seed_test_manifest(seeds / "segments.csv", "test.p.not_null", "min_employees")
     text = describe_test_failure(
         con, manifest, "test.p.not_null", "select 'm' as segment, null as min_employees", 1
     )
