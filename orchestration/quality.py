@@ -55,6 +55,7 @@ from email_validator import EmailNotValidError, validate_email
 from publicsuffixlist import PublicSuffixList
 
 from orchestration.dbt_runner import dbt_command
+from orchestration.ingest import ENTITIES as LANDING_ENTITIES
 from orchestration.partitions import one_date_per_run, score_date_partitions
 from orchestration.resources import LeadscoreResource, connect
 from orchestration.settings import EXPECTATIONS_DIR, Settings
@@ -72,6 +73,9 @@ EMAIL_CHECKS_KEY = AssetKey(["quality", "email_checks"])
 CHECK_FAILURES_TABLE = "audit.check_failures"
 #: Row counts at every check run; the volume check compares with the last passed one.
 BATCH_HISTORY_TABLE = "audit.batch_history"
+#: `meta.batch` of a row-count expectation that judges each delivered landing
+#: file instead of the table (see `_SuiteRun._delivered_files_not_collapsed`).
+DELIVERED_FILES_BATCH = "delivered_files"
 #: How many failing ids a check puts in its Dagster metadata (all are in the audit table).
 METADATA_SAMPLE = 20
 #: failing rows named in a check's one-line summary (the CLI's message)
@@ -513,7 +517,13 @@ class CheckOutcome:
             text += f": {self.unexpected_count} failing row(s)"
             if self.unexpected_percent is not None:
                 text += f" ({self.unexpected_percent}%)"
-        if not self.success and self.expectation_type == "expect_table_row_count_to_be_between":
+        if not self.success and "collapsed_files" in self.observed:
+            text += (
+                f": {self.observed['collapsed_files']} landing file(s) with fewer than "
+                f"{self.observed['min_ratio_of_previous']:.0%} of the rows of their "
+                "accepted version"
+            )
+        elif not self.success and self.expectation_type == "expect_table_row_count_to_be_between":
             text += (
                 f": {self.observed['row_count']} rows, at least {self.observed['min_row_count']} "
                 f"expected (previous: {self.observed['previous_row_count']})"
@@ -533,6 +543,14 @@ def _row_label(row: Mapping[str, Any]) -> str:
     if row.get("record_id") is None and row.get("source_file") is None and row.get("column_name"):
         # a finding about the table, not a row: "activity_type: column missing"
         return f"{row['column_name']}: {row.get('value')}"
+    if (
+        row.get("record_id") is None
+        and row.get("source_file")
+        and row.get("source_row") is None
+        and row.get("column_name") is None
+    ):
+        # a finding about a whole landing file: "crm/contacts.csv: 20 rows, ..."
+        return f"{row['source_file']}: {row.get('value')}"
     label = str(row["record_id"]) if row.get("record_id") is not None else "(no id)"
     where = []
     if row.get("source_file") is not None:
@@ -594,6 +612,10 @@ def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    # The landing deliveries a check saw (max raw._load_log.load_id of the
+    # entity): what `delivery_not_collapsed` compares with. Added after the
+    # table; warehouses from before get the column here.
+    con.execute(f"alter table {BATCH_HISTORY_TABLE} add column if not exists load_id bigint")
     con.execute(
         f"""
         create table if not exists {CHECK_WATERMARKS_TABLE} (
@@ -1178,15 +1200,53 @@ class _SuiteRun:
 
     def previous_row_count(self) -> tuple[int, datetime] | None:
         """The row count at the last passed check of this entity in another run."""
-        row = self.con.execute(
+        row = self._last_passed()
+        return None if row is None else (int(row[0]), row[1])
+
+    def _last_passed(self) -> tuple[int, datetime, int | None] | None:
+        """(row count, checked at, last load id seen) of the last passed check of
+        this entity in another run."""
+        return self.con.execute(
             f"""
-            select row_count, checked_at from {BATCH_HISTORY_TABLE}
+            select row_count, checked_at, load_id from {BATCH_HISTORY_TABLE}
             where entity = ? and passed and run_id <> ?
             order by checked_at desc limit 1
             """,
             [self.entity, self.run_id],
         ).fetchone()
-        return None if row is None else (int(row[0]), row[1])
+
+    def accepted_load_id(self) -> int | None:
+        """The last landing load (raw._load_log.load_id) of this entity that a
+        passed check saw: deliveries up to it were accepted. None: no passed check
+        yet, or no load log."""
+        last = self._last_passed()
+        if last is None or not self.has_load_log:
+            return None
+        if last[2] is not None:
+            return int(last[2])
+        # A check recorded before batch_history had load_id: what was loaded by then.
+        row = self.con.execute(
+            "select max(load_id) from raw._load_log where entity = ? and loaded_at <= ?",
+            [self.entity, last[1]],
+        ).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    @property
+    def has_load_log(self) -> bool:
+        return bool(
+            self.con.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = 'raw' and table_name = '_load_log'"
+            ).fetchone()[0]
+        )
+
+    def current_load_id(self) -> int | None:
+        """The entity's last landing load (None without a load log)."""
+        if not self.has_load_log:
+            return None
+        return self.con.execute(
+            "select max(load_id) from raw._load_log where entity = ?", [self.entity]
+        ).fetchone()[0]
 
     # -- expectation types --------------------------------------------------
 
@@ -1238,6 +1298,8 @@ class _SuiteRun:
         )
 
     def _expect_table_row_count_to_be_between(self, expectation: "Expectation") -> CheckOutcome:
+        if (expectation.meta or {}).get("batch") == DELIVERED_FILES_BATCH:
+            return self._delivered_files_not_collapsed(expectation)
         low = self._resolve(expectation, expectation.min_value)
         high = self._resolve(expectation, expectation.max_value)
         success = (low is None or self.row_count >= low) and (
@@ -1259,6 +1321,100 @@ class _SuiteRun:
         if (meta_threshold := threshold(expectation, self.environ)) is not None:
             observed[expectation.meta["threshold"]["name"]] = meta_threshold
         return self._outcome(expectation, success, observed=observed)
+
+    def _delivered_files_not_collapsed(self, expectation: "Expectation") -> CheckOutcome:
+        """Each landing file delivered since the last passed check keeps at least
+        `min_ratio_of_previous` of the rows of the version that check accepted.
+
+        The raw tables only grow (deliveries are upserts), so a truncated export
+        never shrinks the table: the file itself is the batch here. The version a
+        file is compared with: for an entity with one landing file (the CRM
+        exports), the accepted file of the entity whatever its name or format; for
+        an entity with many files (activities, usually one new file a day), the
+        accepted version of the same file name, so a new file has nothing to
+        collapse from. A failed check never becomes the baseline.
+        """
+        name = expectation.meta["check_name"]
+        ratio = threshold(expectation, self.environ)
+        if ratio is None:
+            raise SuiteError(f"{self.entity}.{name}: needs meta.threshold min_ratio_of_previous")
+        self.con.execute(
+            f"delete from {CHECK_FAILURES_TABLE} where entity = ? and check_name = ?",
+            [self.entity, name],
+        )
+        accepted = self.accepted_load_id()
+        observed: dict[str, Any] = {
+            "accepted_load_id": accepted,
+            "current_load_id": self.current_load_id(),
+            "min_ratio_of_previous": ratio,
+            "collapsed_files": 0,
+        }
+        if accepted is None:
+            return self._outcome(expectation, True, observed=observed)
+        landing = LANDING_ENTITIES.get(self.entity)
+        per_file = landing is None or landing.many_files
+        # One row per delivered version: touched-but-identical files are logged
+        # with 0 rows, and a file's row count depends on its content only.
+        collapsed = self.con.execute(
+            f"""
+            with logged as (
+                select
+                    load_id, source_file, sha256, loaded_at,
+                    max(row_count) over (partition by source_file, sha256) as row_count,
+                    {"source_file" if per_file else "''"} as delivery
+                from raw._load_log
+                where entity = $entity
+            ),
+
+            latest as (
+                select * from logged qualify row_number() over (
+                    partition by delivery order by load_id desc) = 1
+            ),
+
+            accepted as (
+                select * from logged where load_id <= $accepted
+                qualify row_number() over (partition by delivery order by load_id desc) = 1
+            )
+
+            select
+                latest.source_file, latest.row_count, accepted.source_file,
+                accepted.row_count, accepted.loaded_at,
+                cast(ceil(accepted.row_count * $ratio) as bigint) as min_rows
+            from latest
+            inner join accepted on latest.delivery = accepted.delivery
+            where latest.load_id > $accepted
+              and latest.row_count < ceil(accepted.row_count * $ratio)
+            order by latest.source_file
+            """,
+            {"entity": self.entity, "accepted": accepted, "ratio": ratio},
+        ).fetchall()
+        if collapsed:
+            self.con.executemany(
+                f"""
+                insert into {CHECK_FAILURES_TABLE}
+                values (?, ?, ?, ?, null, null, ?, ?, null, cast(now() as timestamp))
+                """,
+                [
+                    [
+                        self.run_id,
+                        self.entity,
+                        name,
+                        expectation.expectation_type,
+                        f"{rows} rows, at least {min_rows} expected (the accepted version, "
+                        + (f"{was_file} " if was_file != file else "")
+                        + f"loaded {loaded_at:%Y-%m-%d %H:%M} UTC, had {was_rows})",
+                        file,
+                    ]
+                    for file, rows, was_file, was_rows, loaded_at, min_rows in collapsed
+                ],
+            )
+        observed["collapsed_files"] = len(collapsed)
+        return self._outcome(
+            expectation,
+            not collapsed,
+            failing_sample=self._sample(name),
+            observed=observed,
+        )
 
     def _expect_column_values_to_not_be_null(self, expectation: "Expectation") -> CheckOutcome:
         column = expectation.column
@@ -1388,13 +1544,18 @@ def run_suite(
             else None
         )
         con.execute(
-            f"insert into {BATCH_HISTORY_TABLE} values (?, ?, ?, ?, ?, cast(now() as timestamp))",
+            f"""
+            insert into {BATCH_HISTORY_TABLE}
+                (run_id, entity, row_count, latest_loaded_at, passed, checked_at, load_id)
+            values (?, ?, ?, ?, ?, cast(now() as timestamp), ?)
+            """,
             [
                 run_id,
                 entity,
                 runner.row_count,
                 latest,
                 all(o.success for o in outcomes if o.is_blocking),
+                runner.current_load_id(),
             ],
         )
     return outcomes

@@ -184,6 +184,20 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
     assert main(["run", "--date", SCORE_DATE]) == 0
     assert sha256(settings.publish_path) != good
 
+    # A truncated CRM export (20 of 300 contacts): the table keeps its rows
+    # (deliveries are upserts), but the delivery collapsed: blocked, named.
+    good = sha256(settings.publish_path)
+    contacts = settings.landing_dir / "crm" / "contacts.csv"
+    full_export = contacts.read_bytes()
+    contacts.write_text("\n".join(contacts.read_text().splitlines()[:21]) + "\n")
+    assert main(["run", "--date", SCORE_DATE]) == 1
+    err = capsys.readouterr().err
+    assert "crm_contacts.delivery_not_collapsed FAILED" in err
+    assert "e.g. crm/contacts.csv: 20 rows, at least 150 expected" in err
+    assert "published tables were left untouched" in err
+    assert sha256(settings.publish_path) == good
+    contacts.write_bytes(full_export)  # the whole export again: the next run passes
+
     # The next day publishes only its dates of the history tables; what BI
     # reads is still exactly the warehouse's marts, in the file and in Parquet.
     next_day = (dt.date.fromisoformat(SCORE_DATE) + dt.timedelta(days=1)).isoformat()

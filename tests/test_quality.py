@@ -447,6 +447,96 @@ def test_a_collapsed_row_count_fails_against_the_last_passed_load(settings: Sett
     assert run(settings, "crm_contacts", run_id="day4")["row_count_not_collapsed"].success
 
 
+def test_a_truncated_delivery_fails_though_the_table_keeps_its_rows(
+    settings: Settings, monkeypatch
+):
+    """Deliveries are upserts, so the table never shrinks: the file is judged."""
+    write_landing(settings.landing_dir, contacts=20)
+    load_landing(settings)
+    first = run(settings, "crm_contacts", run_id="day1")["delivery_not_collapsed"]
+    assert first.success and first.observed["accepted_load_id"] is None
+
+    # The next export is cut to 8 of 20 contacts; the table still holds 20.
+    contacts = settings.landing_dir / "crm" / "contacts.csv"
+    contacts.write_text("\n".join(contacts.read_text().splitlines()[:9]) + "\n")
+    load_landing(settings)
+    outcomes = run(settings, "crm_contacts", run_id="day2")
+    assert outcomes["row_count_not_collapsed"].success  # 20 rows in the table
+    check = outcomes["delivery_not_collapsed"]
+    assert not check.success and check.is_blocking
+    assert check.observed["collapsed_files"] == 1
+    assert check.failing_sample[0]["source_file"] == "crm/contacts.csv"
+    assert check.summary().startswith(
+        "crm_contacts.delivery_not_collapsed FAILED: 1 landing file(s) with fewer than 50% "
+        "of the rows of their accepted version; e.g. crm/contacts.csv: 8 rows, at least 10 "
+        "expected (the accepted version, loaded "
+    )
+    assert check.summary().endswith(" UTC, had 20); all in audit.check_failures")
+    assert query(
+        settings,
+        "select source_file, source_row, value like '8 rows%' from audit.check_failures "
+        "where check_name = 'delivery_not_collapsed'",
+    ) == [("crm/contacts.csv", None, True)]
+
+    # Not reloaded and not accepted: still failing on the next run, and a new
+    # format of the same export is compared with the accepted CSV.
+    assert not run(settings, "crm_contacts", run_id="day3")["delivery_not_collapsed"].success
+    contacts.unlink()
+    (settings.landing_dir / "crm" / "contacts.jsonl").write_text(
+        "".join(
+            json.dumps({"contact_id": f"C{i:03d}", "email": "", "created_at": "2026-01-01"}) + "\n"
+            for i in range(1, 10)
+        )
+    )
+    load_landing(settings)
+    check = run(settings, "crm_contacts", run_id="day4")["delivery_not_collapsed"]
+    assert not check.success
+    assert check.failing_sample[0]["source_file"] == "crm/contacts.jsonl"
+    assert "(the accepted version, crm/contacts.csv loaded " in check.failing_sample[0]["value"]
+
+    # A full export again passes and becomes the baseline; so does a lower ratio.
+    monkeypatch.setenv("LEADSCORE_MIN_VOLUME_RATIO", "0.4")
+    assert run(settings, "crm_contacts", run_id="day5")["delivery_not_collapsed"].success
+    monkeypatch.delenv("LEADSCORE_MIN_VOLUME_RATIO")
+    assert run(settings, "crm_contacts", run_id="day6")["delivery_not_collapsed"].success
+    assert query(
+        settings,
+        "select count(*) from audit.check_failures where check_name = 'delivery_not_collapsed'",
+    ) == [(0,)]
+
+
+def test_activity_files_are_compared_with_their_own_accepted_version(settings: Settings):
+    write_landing(settings.landing_dir, contacts=20)
+    load_landing(settings)
+    assert run(settings, "marketing_activities", run_id="day1")["delivery_not_collapsed"].success
+    # A small new daily file is normal; a re-delivered March file with 10 of its
+    # 100 rows is not.
+    write_csv(
+        settings.landing_dir / "marketing" / "activities_2026_04.csv",
+        [
+            {
+                "activity_id": "Y1",
+                "contact_id": "C001",
+                "activity_type": "page_view",
+                "occurred_at": "2026-03-30T10:00:00Z",
+            }
+        ],
+    )
+    load_landing(settings)
+    assert run(settings, "marketing_activities", run_id="day2")["delivery_not_collapsed"].success
+    march = settings.landing_dir / "marketing" / "activities_2026_03.csv"
+    march.write_text("\n".join(march.read_text().splitlines()[:11]) + "\n")
+    load_landing(settings)
+    check = run(settings, "marketing_activities", run_id="day3")["delivery_not_collapsed"]
+    assert not check.success
+    assert [row["source_file"] for row in check.failing_sample] == [
+        "marketing/activities_2026_03.csv"
+    ]
+    assert check.failing_sample[0]["value"].startswith(
+        "10 rows, at least 50 expected (the accepted"
+    )
+
+
 def test_null_and_duplicate_ids_and_missing_columns_fail(settings: Settings):
     write_landing(settings.landing_dir)
     load_landing(settings)
