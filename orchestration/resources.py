@@ -51,7 +51,7 @@ class LeadscoreResource(ConfigurableResource):
         this one process (in-process executor), so the run holds it throughout.
         Outside a run (the landing sensor reads the landing folder path) it is
         not taken."""
-        if context.run_id is None:
+        if context.run is None:
             return
         stack = ExitStack()
         stack.enter_context(warehouse_lock(Path(self.warehouse_path)))

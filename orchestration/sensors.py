@@ -5,8 +5,10 @@ The cursor is a fingerprint of the landing folder's file names, sizes and
 modification times (no file is read). Hidden files and folders (a name
 starting with '.', e.g. the demo-data marker or an upload in progress written
 as `.accounts.csv.tmp`) are ignored. While a run of the job is queued or in
-progress the sensor waits, without moving its cursor, so that the warehouse
-never has two writers and the change is picked up once that run is over.
+progress, or while any other run holds the warehouse's lock (a `leadscore
+run` from cron or a shell, which Dagster does not list), the sensor waits,
+without moving its cursor, so that the warehouse never has two writers and
+the change is picked up once that run is over.
 """
 
 import datetime as dt
@@ -28,6 +30,7 @@ from dagster import (
 )
 
 from orchestration.resources import LeadscoreResource
+from orchestration.warehouse_lock import lock_holder
 
 INTERVAL_ENV = "LEADSCORE_SENSOR_INTERVAL_SECONDS"
 DEFAULT_INTERVAL_SECONDS = 300
@@ -111,6 +114,12 @@ def build_landing_sensor(job: Any) -> SensorDefinition:
             return SkipReason(
                 f"landing files changed, but run {active[0].dagster_run.run_id} of {job.name} "
                 "is still queued or running; will look again after it"
+            )
+        holder = lock_holder(Path(leadscore.warehouse_path))
+        if holder is not None:
+            return SkipReason(
+                f"landing files changed, but another run holds the warehouse ({holder}); "
+                "will look again after it"
             )
         score_date = utc_today()
         # The previous fingerprint is in the key so that a folder going back to an

@@ -69,3 +69,23 @@ def warehouse_lock(warehouse_path: Path) -> Iterator[None]:
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def lock_holder(warehouse_path: Path) -> str | None:
+    """Who holds the warehouse's lock ("pid 123, started ..."), or None when it
+    is free. A probe: it takes the lock for an instant and gives it back, so a
+    run starting at that very moment may still find it busy (and stop at once,
+    as any second run does)."""
+    path = lock_path(Path(warehouse_path)).resolve()
+    if path in _held:
+        return f"pid {os.getpid()} (this process)"
+    if not path.exists():
+        return None
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            return handle.read().strip() or "another process"
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None

@@ -126,17 +126,22 @@ def test_landing_sensor_requests_a_run_only_when_files_change(
     ]
 
 
-def test_landing_sensor_ticks_while_a_run_holds_the_warehouse(
+def test_landing_sensor_waits_while_another_run_holds_the_warehouse(
     settings: Settings, instance: DagsterInstance, resource: LeadscoreResource, lock_held_elsewhere
 ):
-    # the run lock is taken by runs only (orchestration/warehouse_lock.py), not
-    # by sensor evaluations, which only list the landing folder
+    # A `leadscore run` from cron or a shell holds the lock and is no Dagster run
+    # the instance lists: the tick skips (no run to be refused and alerted as a
+    # failure) and keeps its cursor; the evaluation itself never holds the lock.
     from orchestration.warehouse_lock import lock_path
 
     write(settings.landing_dir / "crm" / "contacts.csv", "contact_id,email,created_at\n")
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_held_elsewhere(lock_path(settings.warehouse_path)):
-        assert len(tick(instance, resource, None).run_requests) == 1
+        waiting = tick(instance, resource, "old-cursor")
+        assert not waiting.run_requests
+        assert "another run holds the warehouse (pid " in waiting.skip_message
+        assert waiting.cursor in (None, "old-cursor")
+    assert len(tick(instance, resource, "old-cursor").run_requests) == 1
 
 
 def test_landing_sensor_waits_while_the_job_is_running(
