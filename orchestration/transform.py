@@ -177,7 +177,18 @@ def described_failures(
         for check in checks:
             unique_id = _metadata_value(check.metadata.get("unique_id"))
             failures = _metadata_value(check.metadata.get("dagster_dbt/failed_row_count"))
-            compiled = (results.get(unique_id) or {}).get("compiled_code")
+            result = results.get(unique_id) or {}
+            if result.get("status") == "error":
+                # the test's query itself failed (a compile or database error):
+                # there are no failing rows to show, only dbt's message
+                message = " ".join((result.get("message") or "no message").split())
+                if len(message) > 300:
+                    message = message[:297] + "..."
+                yield check._replace(
+                    description=f"the test errored, it did not run to the end: {message}"
+                )
+                continue
+            compiled = result.get("compiled_code")
             if not compiled:
                 yield check
                 continue
@@ -186,10 +197,8 @@ def described_failures(
                     con, invocation.manifest, unique_id, compiled, failures
                 )
             except (duckdb.Error, OSError, KeyError) as exc:
-                description = (
-                    f"{failures} failing row(s); running the test's query again to show them "
-                    f"failed: {exc}"
-                )
+                count = f"{failures} failing row(s)" if failures is not None else "failing rows"
+                description = f"{count}; running the test's query again to show them failed: {exc}"
             yield check._replace(description=description)
     finally:
         con.close()

@@ -207,3 +207,36 @@ def test_failed_checks_still_go_out_when_dbt_left_no_results(tmp_path: Path) -> 
     assert not out.passed and out.check_name == "c"
     assert out.description.startswith("failing rows could not be shown")
     assert "no run_results.json" in out.description
+
+
+def test_a_test_that_errored_says_so_instead_of_counting_rows(tmp_path: Path) -> None:
+    from dagster import AssetCheckResult
+
+    from orchestration.transform import described_failures
+
+    class Errored:
+        manifest = None
+
+        def get_artifact(self, name: str) -> dict:
+            return {
+                "results": [
+                    {
+                        "unique_id": "test.p.c",
+                        "status": "error",
+                        "compiled_code": "select * from nowhere",
+                        "message": "Runtime Error\n  Catalog Error: Table nowhere does not exist",
+                    }
+                ]
+            }
+
+    duckdb.connect(str(tmp_path / "warehouse.duckdb")).close()
+    check = AssetCheckResult(
+        passed=False, asset_key="x", check_name="c", metadata={"unique_id": "test.p.c"}
+    )
+    (out,) = described_failures([check], Errored(), tmp_path / "warehouse.duckdb")
+    assert not out.passed
+    assert out.description == (
+        "the test errored, it did not run to the end: "
+        "Runtime Error Catalog Error: Table nowhere does not exist"
+    )
+    assert "None" not in out.description
