@@ -43,11 +43,12 @@ def failing_rows(
 
 def seed_of_test(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The seed a test is about: its attached node, the node its Dagster ref names,
-    or its only seed dependency."""
+    or, for a test that reads nothing but one seed, that seed. None for a test
+    about a model, even one that also reads a seed: its rows are not the seed's."""
     nodes = manifest.get("nodes", {})
     attached = test.get("attached_node")
-    if attached and attached.startswith("seed."):
-        return nodes.get(attached)
+    if attached:
+        return nodes.get(attached) if attached.startswith("seed.") else None
     ref = (
         (test.get("config", {}).get("meta") or test.get("meta") or {})
         .get("dagster", {})
@@ -57,9 +58,10 @@ def seed_of_test(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> Mappin
         for unique_id, node in nodes.items():
             if unique_id.startswith("seed.") and node.get("name") == ref["name"]:
                 return node
-    seeds = [u for u in test.get("depends_on", {}).get("nodes", []) if u.startswith("seed.")]
-    if len(seeds) == 1:
-        return nodes.get(seeds[0])
+        return None
+    parents = test.get("depends_on", {}).get("nodes", [])
+    if len(parents) == 1 and parents[0].startswith("seed."):
+        return nodes.get(parents[0])
     return None
 
 

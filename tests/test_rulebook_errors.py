@@ -240,3 +240,23 @@ def test_a_test_that_errored_says_so_instead_of_counting_rows(tmp_path: Path) ->
         "Runtime Error Catalog Error: Table nowhere does not exist"
     )
     assert "None" not in out.description
+
+
+def test_only_tests_about_a_seed_point_at_its_csv() -> None:
+    from orchestration.dbt_failures import seed_of_test
+
+    seed = {"name": "segments", "original_file_path": "../seeds/segments.csv"}
+    model = {"name": "int_profile"}
+    manifest = {"nodes": {"seed.p.segments": seed, "model.p.int_profile": model}}
+    # attached to the seed, or named by the Dagster ref, or reading only the seed
+    assert seed_of_test(manifest, {"attached_node": "seed.p.segments"}) is seed
+    ref = {"meta": {"dagster": {"ref": {"name": "segments"}}}}
+    assert seed_of_test(manifest, {"config": ref}) is seed
+    assert seed_of_test(manifest, {"depends_on": {"nodes": ["seed.p.segments"]}}) is seed
+    # about a model, even one that also reads the seed: no CSV position
+    assert seed_of_test(manifest, {"attached_node": "model.p.int_profile"}) is None
+    ref = {"meta": {"dagster": {"ref": {"name": "int_profile"}}}}
+    both = {"nodes": ["model.p.int_profile", "seed.p.segments"]}
+    assert seed_of_test(manifest, {"config": ref, "depends_on": both}) is None
+    assert seed_of_test(manifest, {"depends_on": both}) is None
+
