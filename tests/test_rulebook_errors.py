@@ -259,4 +259,3 @@ def test_only_tests_about_a_seed_point_at_its_csv() -> None:
     both = {"nodes": ["model.p.int_profile", "seed.p.segments"]}
     assert seed_of_test(manifest, {"config": ref, "depends_on": both}) is None
     assert seed_of_test(manifest, {"depends_on": both}) is None
-
