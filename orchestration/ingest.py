@@ -664,17 +664,14 @@ def load_entity(
     for path in files:
         display = str(path.relative_to(landing_dir))
         stat = path.stat()
+        # The file's last load only: an earlier version restored with its old
+        # mtime (a backup copied back with `cp -p`) is a change to load again.
         seen = con.execute(
-            "select sha256 from raw._load_log where entity = ? and source_file = ? "
-            "order by load_id desc limit 1",
+            "select sha256, size_bytes, mtime_ns from raw._load_log "
+            "where entity = ? and source_file = ? order by load_id desc limit 1",
             [entity.name, display],
         ).fetchone()
-        quick = con.execute(
-            "select count(*) from raw._load_log where entity = ? and source_file = ? "
-            "and size_bytes = ? and mtime_ns = ?",
-            [entity.name, display, stat.st_size, stat.st_mtime_ns],
-        ).fetchone()[0]
-        if quick:
+        if seen and (seen[1], seen[2]) == (stat.st_size, stat.st_mtime_ns):
             result.files_skipped.append(display)
             continue
         sha = None

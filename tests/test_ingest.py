@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import duckdb
@@ -103,6 +104,24 @@ def test_reload_of_same_files_changes_nothing(settings: Settings, landing: Path)
     assert all(load.rows_upserted == 0 for load in second.values())
     assert {t: table_hash(settings, f"raw.{t}") for t in ENTITIES} == before
     assert query(settings, "select count(*) from raw._load_log where row_count > 0") == counts
+
+
+def test_an_earlier_version_restored_with_its_old_mtime_loads_again(
+    settings: Settings, landing: Path
+):
+    contacts = landing / "crm" / "contacts.csv"
+    load_landing(settings)
+    original = contacts.stat()
+    write(contacts, "contact_id,email,created_at\nC1,changed@acme.io,2026-01-01\n")
+    load_landing(settings)
+    # the backup copied back with its timestamps (cp -p, rsync -t)
+    write(contacts, CONTACTS)
+    os.utime(contacts, ns=(original.st_atime_ns, original.st_mtime_ns))
+    loads = load_landing(settings)
+    assert loads["crm_contacts"].files_loaded == ["crm/contacts.csv"]
+    assert query(settings, "select email from raw.crm_contacts where contact_id = 'C1'") == [
+        ("ana@acme.io",)
+    ]
 
 
 def test_upsert_latest_updated_at_wins_and_later_file_wins(settings: Settings, landing: Path):
