@@ -259,3 +259,37 @@ def test_only_tests_about_a_seed_point_at_its_csv() -> None:
     both = {"nodes": ["model.p.int_profile", "seed.p.segments"]}
     assert seed_of_test(manifest, {"config": ref, "depends_on": both}) is None
     assert seed_of_test(manifest, {"depends_on": both}) is None
+
+
+def test_a_failure_while_showing_the_rows_keeps_the_check(tmp_path: Path, monkeypatch) -> None:
+    from dagster import AssetCheckResult
+
+    from orchestration import transform
+
+    class Failed:
+        manifest = None
+
+        def get_artifact(self, name: str) -> dict:
+            return {
+                "results": [
+                    {"unique_id": "test.p.c", "status": "fail", "compiled_code": "select 1 as x"}
+                ]
+            }
+
+    def broken(*args, **kwargs):
+        raise TypeError("unexpected value")
+
+    monkeypatch.setattr(transform, "describe_test_failure", broken)
+    duckdb.connect(str(tmp_path / "warehouse.duckdb")).close()
+    check = AssetCheckResult(
+        passed=False,
+        asset_key="x",
+        check_name="c",
+        metadata={"unique_id": "test.p.c", "dagster_dbt/failed_row_count": 3},
+    )
+    (out,) = transform.described_failures([check], Failed(), tmp_path / "warehouse.duckdb")
+    assert not out.passed
+    assert out.description == (
+        "3 failing row(s); running the test's query again to show them failed: unexpected value"
+    )
+
