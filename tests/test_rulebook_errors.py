@@ -292,4 +292,3 @@ def test_a_failure_while_showing_the_rows_keeps_the_check(tmp_path: Path, monkey
     assert out.description == (
         "3 failing row(s); running the test's query again to show them failed: unexpected value"
     )
-
