@@ -616,6 +616,10 @@ def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
     # entity): what `delivery_not_collapsed` compares with. Added after the
     # table; warehouses from before get the column here.
     con.execute(f"alter table {BATCH_HISTORY_TABLE} add column if not exists load_id bigint")
+    # Which of the two batch checks ran (a run from the UI may select one): only
+    # a run of a check moves its own baseline. Null on rows from before.
+    for column in ("table_count_checked", "deliveries_checked"):
+        con.execute(f"alter table {BATCH_HISTORY_TABLE} add column if not exists {column} boolean")
     con.execute(
         f"""
         create table if not exists {CHECK_WATERMARKS_TABLE} (
@@ -717,8 +721,10 @@ class _SuiteRun:
         now: datetime,
         environ: Mapping[str, str],
         full_scan: bool = False,
+        landing_dir: Path | None = None,
     ) -> None:
         self.con = con
+        self.landing_dir = landing_dir
         self.entity = entity
         self.suite = suite
         self.run_id = run_id
@@ -1199,17 +1205,19 @@ class _SuiteRun:
         )
 
     def previous_row_count(self) -> tuple[int, datetime] | None:
-        """The row count at the last passed check of this entity in another run."""
-        row = self._last_passed()
+        """The row count at the last passed check of the table's row count of this
+        entity in another run."""
+        row = self._last_passed("table_count_checked")
         return None if row is None else (int(row[0]), row[1])
 
-    def _last_passed(self) -> tuple[int, datetime, int | None] | None:
-        """(row count, checked at, last load id seen) of the last passed check of
-        this entity in another run."""
+    def _last_passed(self, checked: str) -> tuple[int, datetime, int | None] | None:
+        """(row count, checked at, last load id seen) of the last passed run, in
+        another run, of this entity's batch check flagged by the `checked` column
+        of audit.batch_history (rows from before the flag count)."""
         return self.con.execute(
             f"""
             select row_count, checked_at, load_id from {BATCH_HISTORY_TABLE}
-            where entity = ? and passed and run_id <> ?
+            where entity = ? and passed and run_id <> ? and {checked} is not false
             order by checked_at desc limit 1
             """,
             [self.entity, self.run_id],
@@ -1217,9 +1225,9 @@ class _SuiteRun:
 
     def accepted_load_id(self) -> int | None:
         """The last landing load (raw._load_log.load_id) of this entity that a
-        passed check saw: deliveries up to it were accepted. None: no passed check
-        yet, or no load log."""
-        last = self._last_passed()
+        passed delivery check saw: deliveries up to it were accepted. None: no
+        passed delivery check yet, or no load log."""
+        last = self._last_passed("deliveries_checked")
         if last is None or not self.has_load_log:
             return None
         if last[2] is not None:
@@ -1353,13 +1361,23 @@ class _SuiteRun:
             return self._outcome(expectation, True, observed=observed)
         landing = LANDING_ENTITIES.get(self.entity)
         per_file = landing is None or landing.many_files
+        # Only files still in the landing folder are judged: a collapsed file
+        # deleted (or replaced by a file of another name) is no delivery any more.
+        present = (
+            [str(path.relative_to(self.landing_dir)) for path in landing.files(self.landing_dir)]
+            if landing is not None and self.landing_dir is not None
+            else None
+        )
+        observed["files_judged"] = "all loaded" if present is None else len(present)
         # One row per delivered version: touched-but-identical files are logged
-        # with 0 rows, and a file's row count depends on its content only.
+        # with 0 rows, and a file's row count depends on its content only; the
+        # version's time is its first load.
         collapsed = self.con.execute(
             f"""
             with logged as (
                 select
-                    load_id, source_file, sha256, loaded_at,
+                    load_id, source_file, sha256,
+                    min(loaded_at) over (partition by source_file, sha256) as loaded_at,
                     max(row_count) over (partition by source_file, sha256) as row_count,
                     {"source_file" if per_file else "''"} as delivery
                 from raw._load_log
@@ -1367,8 +1385,9 @@ class _SuiteRun:
             ),
 
             latest as (
-                select * from logged qualify row_number() over (
-                    partition by delivery order by load_id desc) = 1
+                select * from logged
+                where $present is null or list_contains($present, source_file)
+                qualify row_number() over (partition by delivery order by load_id desc) = 1
             ),
 
             accepted as (
@@ -1386,7 +1405,7 @@ class _SuiteRun:
               and latest.row_count < ceil(accepted.row_count * $ratio)
             order by latest.source_file
             """,
-            {"entity": self.entity, "accepted": accepted, "ratio": ratio},
+            {"entity": self.entity, "accepted": accepted, "ratio": ratio, "present": present},
         ).fetchall()
         if collapsed:
             self.con.executemany(
@@ -1510,6 +1529,7 @@ def run_suite(
     selected: set[str] | None = None,
     environ: Mapping[str, str] | None = None,
     full_scan: bool | None = None,
+    landing_dir: Path | None = None,
     log: Log = _quiet,
 ) -> list[CheckOutcome]:
     """Run an entity's suite (or the `selected` check names of it) in DuckDB.
@@ -1517,9 +1537,11 @@ def run_suite(
     Writes the failing rows of every check run to audit.check_failures
     (replacing that check's previous rows; row-level checks rescan only the
     rows loaded since their last run, see `_SuiteRun._column_map`, unless
-    `full_scan`, default env LEADSCORE_GX_FULL_SCAN=1) and, when the volume check ran,
-    the table's row count to audit.batch_history (passed = no critical
-    expectation failed), so the next run compares with it.
+    `full_scan`, default env LEADSCORE_GX_FULL_SCAN=1) and, when a volume check
+    ran, the table's row count and last landing load to audit.batch_history
+    (passed = no critical expectation run failed; which volume checks ran, so a
+    run of one never moves the other's baseline), so the next run compares with
+    it. `landing_dir`: judge only the delivered files still in it.
     """
     suite = suite if suite is not None else load_suite(entity)
     now = now or datetime.now(UTC).replace(tzinfo=None)
@@ -1527,8 +1549,11 @@ def run_suite(
     environ = os.environ if environ is None else environ
     if full_scan is None:
         full_scan = environ.get(FULL_SCAN_ENV, "").strip().lower() in ("1", "true", "yes")
-    runner = _SuiteRun(con, entity, suite, run_id, now, environ, full_scan=full_scan)
+    runner = _SuiteRun(
+        con, entity, suite, run_id, now, environ, full_scan=full_scan, landing_dir=landing_dir
+    )
     outcomes = []
+    batch_checks: set[str] = set()
     for expectation in suite.expectations:
         name = expectation.meta["check_name"]
         if selected is not None and name not in selected:
@@ -1537,7 +1562,9 @@ def run_suite(
         scan = runner.scans.get(name)
         log(outcome.summary() + (f" ({scan})" if scan else ""))
         outcomes.append(outcome)
-    if any(o.expectation_type == "expect_table_row_count_to_be_between" for o in outcomes):
+        if expectation.expectation_type == "expect_table_row_count_to_be_between":
+            batch_checks.add((expectation.meta or {}).get("batch") or "table")
+    if batch_checks:
         latest = (
             con.execute(f"select max(_loaded_at) from {runner.table}").fetchone()[0]
             if "_loaded_at" in runner.columns
@@ -1546,8 +1573,9 @@ def run_suite(
         con.execute(
             f"""
             insert into {BATCH_HISTORY_TABLE}
-                (run_id, entity, row_count, latest_loaded_at, passed, checked_at, load_id)
-            values (?, ?, ?, ?, ?, cast(now() as timestamp), ?)
+                (run_id, entity, row_count, latest_loaded_at, passed, checked_at, load_id,
+                 table_count_checked, deliveries_checked)
+            values (?, ?, ?, ?, ?, cast(now() as timestamp), ?, ?, ?)
             """,
             [
                 run_id,
@@ -1556,6 +1584,8 @@ def run_suite(
                 latest,
                 all(o.success for o in outcomes if o.is_blocking),
                 runner.current_load_id(),
+                "table" in batch_checks,
+                DELIVERED_FILES_BATCH in batch_checks,
             ],
         )
     return outcomes
@@ -1611,6 +1641,8 @@ def _check_metadata(outcome: CheckOutcome) -> dict[str, Any]:
             [
                 row["record_id"]
                 if row["record_id"] is not None
+                else row["source_file"]
+                if row["source_row"] is None
                 else f"{row['source_file']}:{row['source_row']}"
                 for row in outcome.failing_sample
             ]
@@ -1672,7 +1704,12 @@ def _suite_checks(entity: str) -> AssetChecksDefinition:
         selected = {key.name for key in context.selected_asset_check_keys}
         with leadscore.warehouse() as con:
             outcomes = run_suite(
-                con, entity, run_id=context.run.run_id, selected=selected, log=context.log.info
+                con,
+                entity,
+                run_id=context.run.run_id,
+                selected=selected,
+                landing_dir=leadscore.settings.landing_dir,
+                log=context.log.info,
             )
         for outcome in outcomes:
             if not outcome.success:
@@ -1797,7 +1834,10 @@ def build_quality(settings: Settings, log: Log = print) -> None:
         update_email_checks(con, log=log)
         for entity in ENTITIES:
             for outcome in run_suite(
-                con, entity, run_id=f"build_quality-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
+                con,
+                entity,
+                run_id=f"build_quality-{datetime.now(UTC):%Y%m%dT%H%M%S%f}",
+                landing_dir=settings.landing_dir,
             ):
                 if not outcome.success:
                     log(outcome.summary())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -535,6 +536,88 @@ def test_activity_files_are_compared_with_their_own_accepted_version(settings: S
     assert check.failing_sample[0]["value"].startswith(
         "10 rows, at least 50 expected (the accepted"
     )
+
+
+def first_contacts_load(settings: Settings) -> int:
+    return query(settings, "select min(load_id) from raw._load_log where entity = 'crm_contacts'")[
+        0
+    ][0]
+
+
+def test_a_touched_identical_file_passes_and_a_deleted_collapsed_file_is_not_judged(
+    settings: Settings,
+):
+    write_landing(settings.landing_dir, contacts=20)
+    load_landing(settings)
+    assert run(settings, "marketing_activities", run_id="day1")["delivery_not_collapsed"].success
+    march = settings.landing_dir / "marketing" / "activities_2026_03.csv"
+    # Touched, same content: logged with 0 rows, judged with its content's 100.
+    os.utime(march, ns=(march.stat().st_atime_ns, march.stat().st_mtime_ns + 10**9))
+    load_landing(settings)
+    assert query(
+        settings, "select row_count from raw._load_log where source_file like '%03.csv' order by 1"
+    ) == [(0,), (100,)]
+    check = run(settings, "marketing_activities", run_id="day2")["delivery_not_collapsed"]
+    assert check.success, check.summary()
+
+    march.write_text("\n".join(march.read_text().splitlines()[:11]) + "\n")
+    load_landing(settings)
+    landing = {"landing_dir": settings.landing_dir}
+    check = run(settings, "marketing_activities", run_id="day3", **landing)
+    assert not check["delivery_not_collapsed"].success
+    assert check["delivery_not_collapsed"].observed["files_judged"] == 1
+    # The bad file taken away (its rows stay loaded): nothing left to judge.
+    march.unlink()
+    check = run(settings, "marketing_activities", run_id="day4", **landing)
+    assert check["delivery_not_collapsed"].success
+    assert check["delivery_not_collapsed"].observed["files_judged"] == 0
+
+
+def test_a_volume_check_run_alone_never_moves_the_other_ones_baseline(settings: Settings):
+    """From the UI one check of a suite can run alone: a passed table-count check
+    must not accept a truncated delivery it never looked at."""
+    write_landing(settings.landing_dir, contacts=20)
+    load_landing(settings)
+    assert all(o.success for o in run(settings, "crm_contacts", run_id="day1").values())
+    contacts = settings.landing_dir / "crm" / "contacts.csv"
+    contacts.write_text("\n".join(contacts.read_text().splitlines()[:9]) + "\n")
+    load_landing(settings)
+    alone = run(settings, "crm_contacts", run_id="day2", selected={"row_count_not_collapsed"})
+    assert list(alone) == ["row_count_not_collapsed"] and alone["row_count_not_collapsed"].success
+    assert query(
+        settings,
+        "select run_id, passed, table_count_checked, deliveries_checked "
+        "from audit.batch_history order by checked_at",
+    ) == [("day1", True, True, True), ("day2", True, True, False)]
+    check = run(settings, "crm_contacts", run_id="day3")["delivery_not_collapsed"]
+    assert not check.success
+    assert check.observed["accepted_load_id"] == first_contacts_load(settings)  # not day2's
+
+    # And the other way round: the delivery check alone leaves the table baseline.
+    execute(settings, "delete from raw.crm_contacts where contact_id > 'C005'")
+    run(settings, "crm_contacts", run_id="day4", selected={"delivery_not_collapsed"})
+    check = run(settings, "crm_contacts", run_id="day5")["row_count_not_collapsed"]
+    assert not check.success and check.observed["previous_row_count"] == 20
+
+
+def test_the_delivery_check_reads_batch_history_written_before_it_existed(settings: Settings):
+    """A warehouse upgraded from before `load_id` and the checked flags: the last
+    passed check accepted what was loaded by its time."""
+    write_landing(settings.landing_dir, contacts=20)
+    load_landing(settings)
+    assert run(settings, "crm_contacts", run_id="day1")["delivery_not_collapsed"].success
+    for column in ("load_id", "table_count_checked", "deliveries_checked"):
+        execute(settings, f"alter table audit.batch_history drop column {column}")
+    contacts = settings.landing_dir / "crm" / "contacts.csv"
+    contacts.write_text("\n".join(contacts.read_text().splitlines()[:9]) + "\n")
+    load_landing(settings)
+    check = run(settings, "crm_contacts", run_id="day2")["delivery_not_collapsed"]
+    assert not check.success
+    assert check.observed["accepted_load_id"] == first_contacts_load(settings)
+    assert query(
+        settings, "select run_id, load_id, deliveries_checked from audit.batch_history order by 1"
+    ) == [("day1", None, None), ("day2", check.observed["current_load_id"], True)]
+    assert check.observed["current_load_id"] > first_contacts_load(settings)
 
 
 def test_null_and_duplicate_ids_and_missing_columns_fail(settings: Settings):
