@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,11 @@ class WarehouseBusy(Exception):
 
 #: lock files this process holds, with how many holders nest inside it
 _held: dict[Path, int] = {}
+
+#: How long a run keeps trying before it calls the warehouse busy: long enough
+#: to outlast `lock_holder`'s probe (the sensor holds the lock for an instant),
+#: short enough that a second run still stops at once.
+BUSY_GRACE_SECONDS = 1.0
 
 
 def lock_path(warehouse_path: Path) -> Path:
@@ -47,9 +53,7 @@ def warehouse_lock(warehouse_path: Path) -> Iterator[None]:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _try_lock(handle, BUSY_GRACE_SECONDS):
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             raise WarehouseBusy(
@@ -71,11 +75,23 @@ def warehouse_lock(warehouse_path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _try_lock(handle, grace_seconds: float) -> bool:
+    """Take the exclusive lock, trying again for `grace_seconds`; False if busy."""
+    deadline = time.monotonic() + grace_seconds
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+
 def lock_holder(warehouse_path: Path) -> str | None:
     """Who holds the warehouse's lock ("pid 123, started ..."), or None when it
-    is free. A probe: it takes the lock for an instant and gives it back, so a
-    run starting at that very moment may still find it busy (and stop at once,
-    as any second run does)."""
+    is free. A probe: it takes the lock for an instant and gives it back; a run
+    starting at that very moment waits for it (`BUSY_GRACE_SECONDS`)."""
     path = lock_path(Path(warehouse_path)).resolve()
     if path in _held:
         return f"pid {os.getpid()} (this process)"

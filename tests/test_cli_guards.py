@@ -179,3 +179,35 @@ def test_a_run_started_in_dagster_takes_the_same_lock(
         check=False,
     )
     assert released.stdout.strip() == "got it", released.stderr
+
+
+def test_a_run_waits_out_the_sensors_probe_of_the_lock(tmp_path: Path):
+    """The landing sensor's `lock_holder` takes the lock for an instant: a run
+    starting just then must not be refused as if another run held it."""
+    from orchestration.warehouse_lock import BUSY_GRACE_SECONDS, lock_path, warehouse_lock
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    lock = lock_path(warehouse)
+    lock.touch()
+    # Another process holds the lock for 0.3 s, as a (slow) probe would.
+    probe = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, time\n"
+            f"handle = open({str(lock)!r}, 'a+')\n"
+            "fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(0.3)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert probe.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        with warehouse_lock(warehouse):
+            waited = time.monotonic() - started
+        assert 0 < waited < BUSY_GRACE_SECONDS
+    finally:
+        probe.wait()
