@@ -349,9 +349,7 @@ duplicate_map as (
         contact_id,
         created_at,
         case when email_key is null then contact_id else first_value(contact_id) over w end
-            as canonical_contact_id,
-        case when email_key is null then created_at else first_value(created_at) over w end
-            as canonical_created_at
+            as canonical_contact_id
     from (
         select contact_id, created_at, nullif(lower(trim(email)), '') as email_key
         from contacts_all
@@ -494,8 +492,9 @@ scorable as (
     from activities as a
     inner join duplicate_map as m on a.contact_id = m.contact_id
     anti join activity_flags as f on a.activity_id = f.activity_id
-    -- the canonical contact must be known on D
-    where m.canonical_created_at < cast({d} as date) + interval 1 day
+    -- the activity's contact must be known on D (its canonical contact, the
+    -- earliest created of its email, then is too)
+    where m.created_at < cast({d} as date) + interval 1 day
 ),
 
 type_sums as (

@@ -210,10 +210,7 @@ def score(
         contacts.dropna(subset=["email_key"])
         .sort_values(["created_at", "contact_id"])
         .groupby("email_key", sort=False)
-        .agg(
-            canonical_contact_id=("contact_id", "first"),
-            canonical_created_at=("created_at", "first"),
-        )
+        .agg(canonical_contact_id=("contact_id", "first"))
         .reset_index()
     )
     duplicate_map = contacts[["contact_id", "created_at", "email_key"]].merge(
@@ -222,10 +219,7 @@ def score(
     duplicate_map["canonical_contact_id"] = duplicate_map["canonical_contact_id"].fillna(
         duplicate_map["contact_id"]
     )
-    duplicate_map["canonical_created_at"] = duplicate_map["canonical_created_at"].fillna(
-        duplicate_map["created_at"]
-    )
-    duplicate_map = duplicate_map[["contact_id", "canonical_contact_id", "canonical_created_at"]]
+    duplicate_map = duplicate_map[["contact_id", "canonical_contact_id", "created_at"]]
 
     # ---- profile of the contacts known on D
     known = contacts[contacts["created_at"] < cutoff].merge(
@@ -382,7 +376,8 @@ def score(
     )
     activities["product_line"] = _clean_text(activities["product_line"]).str.lower()
     activities = activities.merge(duplicate_map, on="contact_id")
-    activities = activities[activities["canonical_created_at"] < cutoff]
+    # the activity's own contact must be known on D (then its canonical one is)
+    activities = activities[activities["created_at"] < cutoff]
     activities["activity_date"] = activities["occurred_at"].dt.floor("D")
     activities["age_days"] = (day - activities["activity_date"]).dt.days
 

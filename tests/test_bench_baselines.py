@@ -124,6 +124,65 @@ def test_baselines_agree_with_quality_flags(landing: Path, tmp_path: Path):
     assert changed > 0, "flagged bot activities must not score"
 
 
+def test_a_duplicate_created_after_the_score_date_adds_nothing(landing: Path, tmp_path: Path):
+    """SPEC section 4 scores the records known at the end of D: the activities of
+    a duplicate created after D do not count for its canonical contact on D."""
+    import shutil
+
+    late = tmp_path / "landing"
+    shutil.copytree(landing, late)
+    con = duckdb.connect()
+    contacts = f"{late}/crm/contacts.parquet"
+    # a contact without demo requests, so the late duplicate's would show
+    (canonical,) = con.execute(
+        f"select min(contact_id) from read_parquet('{contacts}') where email like '%@%' "
+        f"and contact_id not in (select contact_id from read_parquet('{late}/marketing/*.parquet') "
+        "where activity_type = 'demo_request')"
+    ).fetchone()
+    next_day = SCORE_DATE + dt.timedelta(days=1)
+    con.execute(
+        f"""
+        copy (
+            select * from read_parquet('{contacts}')
+            union all by name
+            select * replace ('LATE1' as contact_id, timestamp '{next_day}' as created_at)
+            from read_parquet('{contacts}') where contact_id = '{canonical}'
+        ) to '{tmp_path}/contacts.parquet' (format parquet)
+        """
+    )
+    shutil.move(tmp_path / "contacts.parquet", contacts)
+    con.execute(
+        f"""
+        copy (
+            select * replace (
+                'LATEX' || row_number() over () as activity_id, 'LATE1' as contact_id,
+                'demo_request' as activity_type,
+                timestamp '{SCORE_DATE}' - interval 1 day as occurred_at)
+            from read_parquet('{late}/marketing/*.parquet') limit 3
+        ) to '{late}/marketing/activities_late.parquet' (format parquet)
+        """
+    )
+    before = baseline_duckdb.run(landing, str(SCORE_DATE), tmp_path / "before.parquet")
+    after = {
+        "duckdb": baseline_duckdb.run(late, str(SCORE_DATE), tmp_path / "duckdb.parquet"),
+        "pandas": baseline_pandas.run(late, str(SCORE_DATE), tmp_path / "pandas.parquet"),
+    }
+    for name, result in after.items():
+        assert con.execute(
+            f"select a.score = b.score from read_parquet('{before.output}') as a "
+            f"join read_parquet('{result.output}') as b using (contact_id, model_id) "
+            f"where contact_id = '{canonical}'"
+        ).fetchall() == [(True,), (True,)], name
+    # ... and counts from the day it exists
+    scored = baseline_duckdb.run(late, str(next_day), tmp_path / "later.parquet")
+    plain = baseline_duckdb.run(landing, str(next_day), tmp_path / "later_plain.parquet")
+    assert con.execute(
+        f"select bool_or(b.score > a.score) from read_parquet('{plain.output}') as a "
+        f"join read_parquet('{scored.output}') as b using (contact_id, model_id) "
+        f"where contact_id = '{canonical}'"
+    ).fetchone() == (True,)
+
+
 def test_baselines_agree_with_the_project(landing: Path, tmp_path: Path):
     """`leadscore run` on the same files publishes the scores both baselines compute."""
     if os.environ.get("LEADSCORE_BENCH_SKIP_PIPELINE") == "1":

@@ -1,9 +1,10 @@
 -- The activities that count for scoring on D, one row per activity,
 -- attributed to the canonical contact, with its age in days. Excluded: activities flagged by the quality gate
--- (bot_activity), activities at or after D + 1 day (00:00 UTC), activities
--- of contacts unknown to the CRM, and those whose canonical contact was
--- created after D. The activities of a duplicate count for its canonical
--- contact (SPEC section 4, Duplicates).
+-- (bot_activity), activities at or after D + 1 day (00:00 UTC), and
+-- activities of contacts not known on D (unknown to the CRM, or created after
+-- D: SPEC section 4 scores the records known at the end of D, so a duplicate
+-- created later adds nothing to D's score). The activities of a duplicate
+-- known on D count for its canonical contact (SPEC section 4, Duplicates).
 
 with
 
@@ -36,7 +37,8 @@ duplicates as (
 
 ),
 
--- contacts known on D (the canonical contact is the earliest created)
+-- contacts known on D; a known contact's canonical contact is known too (it
+-- is the earliest created of its email)
 known_contacts as (
 
     select contact_id
@@ -56,7 +58,7 @@ scorable as (
     inner join duplicates
         on activities.contact_id = duplicates.contact_id
     inner join known_contacts
-        on duplicates.canonical_contact_id = known_contacts.contact_id
+        on activities.contact_id = known_contacts.contact_id
     left join flagged_activities
         on activities.activity_id = flagged_activities.activity_id
     where flagged_activities.activity_id is null
