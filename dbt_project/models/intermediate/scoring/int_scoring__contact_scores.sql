@@ -158,12 +158,22 @@ scored as (
 
 ),
 
+-- Scores have 2 decimals, so `score >= t` holds exactly when score reaches t
+-- rounded up to the cent (80.004 -> 80.01): the published threshold is that
+-- cent, and the stage compares with it (a plain cast would round 80.004 down
+-- and call 80.00 mql). round(.., 6) first: 80.1 * 100 is 8010.000000000001.
 with_thresholds as (
 
     select
         scored.*,
-        cast(coalesce(segment_thresholds.warm_at, default_thresholds.warm_at) as decimal(18, 2)) as warm_at,
-        cast(coalesce(segment_thresholds.mql_at, default_thresholds.mql_at) as decimal(18, 2)) as mql_at
+        cast(
+            ceil(round(coalesce(segment_thresholds.warm_at, default_thresholds.warm_at) * 100, 6))
+            / 100 as decimal(18, 2)
+        ) as warm_at,
+        cast(
+            ceil(round(coalesce(segment_thresholds.mql_at, default_thresholds.mql_at) * 100, 6))
+            / 100 as decimal(18, 2)
+        ) as mql_at
     from scored
     left join thresholds as segment_thresholds
         on
