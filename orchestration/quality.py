@@ -76,6 +76,9 @@ BATCH_HISTORY_TABLE = "audit.batch_history"
 #: `meta.batch` of a row-count expectation that judges each delivered landing
 #: file instead of the table (see `_SuiteRun._delivered_files_not_collapsed`).
 DELIVERED_FILES_BATCH = "delivered_files"
+#: Per entity and delivery (the CRM entity's one export, or an activity file
+#: name): the landing file version the delivery check last accepted.
+ACCEPTED_DELIVERIES_TABLE = "audit.accepted_deliveries"
 #: How many failing ids a check puts in its Dagster metadata (all are in the audit table).
 METADATA_SAMPLE = 20
 #: failing rows named in a check's one-line summary (the CLI's message)
@@ -637,6 +640,21 @@ def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         f"""
+        create table if not exists {ACCEPTED_DELIVERIES_TABLE} (
+            entity varchar not null,
+            delivery varchar not null,
+            source_file varchar not null,
+            sha256 varchar not null,
+            row_count bigint not null,
+            load_id bigint not null,
+            first_loaded_at timestamp not null,
+            run_id varchar not null,
+            accepted_at timestamp not null
+        )
+        """
+    )
+    con.execute(
+        f"""
         create table if not exists {CHECK_REFERENCE_KEYS_TABLE} (
             entity varchar not null,
             check_name varchar not null,
@@ -745,6 +763,8 @@ class _SuiteRun:
         self._failing_rows_ready = False
         #: How each row-level check scanned ("full" or "incremental: N rows"), for the log.
         self.scans: dict[str, str] = {}
+        #: The delivery check ran: temp table _judged_deliveries holds what it judged.
+        self.judged_deliveries = False
 
     # -- helpers ------------------------------------------------------------
 
@@ -1331,16 +1351,19 @@ class _SuiteRun:
         return self._outcome(expectation, success, observed=observed)
 
     def _delivered_files_not_collapsed(self, expectation: "Expectation") -> CheckOutcome:
-        """Each landing file delivered since the last passed check keeps at least
-        `min_ratio_of_previous` of the rows of the version that check accepted.
+        """Each landing file changed since its accepted version keeps at least
+        `min_ratio_of_previous` of that version's rows.
 
         The raw tables only grow (deliveries are upserts), so a truncated export
-        never shrinks the table: the file itself is the batch here. The version a
-        file is compared with: for an entity with one landing file (the CRM
-        exports), the accepted file of the entity whatever its name or format; for
+        never shrinks the table: the file itself is the batch here. A delivery is
+        what a version is compared with: for an entity with one landing file
+        (the CRM exports), the entity's export whatever its name or format; for
         an entity with many files (activities, usually one new file a day), the
-        accepted version of the same file name, so a new file has nothing to
-        collapse from. A failed check never becomes the baseline.
+        file name, so a new file has nothing to collapse from. The versions
+        judged are the latest of each delivery still in the landing folder;
+        `run_suite` records them in audit.accepted_deliveries when the run
+        passes (`accept_deliveries`). A failed run, or a delivery not judged
+        (its file deleted), never moves a baseline.
         """
         name = expectation.meta["check_name"]
         ratio = threshold(expectation, self.environ)
@@ -1350,15 +1373,14 @@ class _SuiteRun:
             f"delete from {CHECK_FAILURES_TABLE} where entity = ? and check_name = ?",
             [self.entity, name],
         )
-        accepted = self.accepted_load_id()
         observed: dict[str, Any] = {
-            "accepted_load_id": accepted,
             "current_load_id": self.current_load_id(),
             "min_ratio_of_previous": ratio,
             "collapsed_files": 0,
         }
-        if accepted is None:
+        if not self.has_load_log:
             return self._outcome(expectation, True, observed=observed)
+        self._bootstrap_accepted_deliveries()
         landing = LANDING_ENTITIES.get(self.entity)
         per_file = landing is None or landing.many_files
         # Only files still in the landing folder are judged: a collapsed file
@@ -1368,45 +1390,48 @@ class _SuiteRun:
             if landing is not None and self.landing_dir is not None
             else None
         )
-        observed["files_judged"] = "all loaded" if present is None else len(present)
-        # One row per delivered version: touched-but-identical files are logged
-        # with 0 rows, and a file's row count depends on its content only; the
-        # version's time is its first load.
-        collapsed = self.con.execute(
+        observed["files_present"] = present if present is None else len(present)
+        # The latest version of each delivery: touched-but-identical files are
+        # logged with 0 rows, and a file's row count depends on its content only;
+        # a version is dated by its first load.
+        self.con.execute(
             f"""
+            create or replace temp table _judged_deliveries as
             with logged as (
                 select
                     load_id, source_file, sha256,
-                    min(loaded_at) over (partition by source_file, sha256) as loaded_at,
+                    min(loaded_at) over (partition by source_file, sha256) as first_loaded_at,
                     max(row_count) over (partition by source_file, sha256) as row_count,
                     {"source_file" if per_file else "''"} as delivery
                 from raw._load_log
                 where entity = $entity
-            ),
-
-            latest as (
-                select * from logged
-                where $present is null or list_contains($present, source_file)
-                qualify row_number() over (partition by delivery order by load_id desc) = 1
-            ),
-
-            accepted as (
-                select * from logged where load_id <= $accepted
-                qualify row_number() over (partition by delivery order by load_id desc) = 1
             )
 
+            select * from logged
+            where $present is null or list_contains($present, source_file)
+            qualify row_number() over (partition by delivery order by load_id desc) = 1
+            """,
+            {"entity": self.entity, "present": present},
+        )
+        collapsed = self.con.execute(
+            f"""
             select
                 latest.source_file, latest.row_count, accepted.source_file,
-                accepted.row_count, accepted.loaded_at,
+                accepted.row_count, accepted.first_loaded_at,
                 cast(ceil(accepted.row_count * $ratio) as bigint) as min_rows
-            from latest
-            inner join accepted on latest.delivery = accepted.delivery
-            where latest.load_id > $accepted
+            from _judged_deliveries as latest
+            inner join {ACCEPTED_DELIVERIES_TABLE} as accepted
+                on accepted.entity = $entity and latest.delivery = accepted.delivery
+            where latest.load_id > accepted.load_id
               and latest.row_count < ceil(accepted.row_count * $ratio)
             order by latest.source_file
             """,
-            {"entity": self.entity, "accepted": accepted, "ratio": ratio, "present": present},
+            {"entity": self.entity, "ratio": ratio},
         ).fetchall()
+        self.judged_deliveries = True
+        observed["accepted_deliveries"] = self.con.execute(
+            f"select count(*) from {ACCEPTED_DELIVERIES_TABLE} where entity = ?", [self.entity]
+        ).fetchone()[0]
         if collapsed:
             self.con.executemany(
                 f"""
@@ -1433,6 +1458,64 @@ class _SuiteRun:
             not collapsed,
             failing_sample=self._sample(name),
             observed=observed,
+        )
+
+    def _bootstrap_accepted_deliveries(self) -> None:
+        """A warehouse from before audit.accepted_deliveries: what its last passed
+        check had loaded by then (`accepted_load_id`) is the accepted version of
+        each delivery, once."""
+        if self.con.execute(
+            f"select count(*) from {ACCEPTED_DELIVERIES_TABLE} where entity = ?", [self.entity]
+        ).fetchone()[0]:
+            return
+        accepted = self.accepted_load_id()
+        if accepted is None:
+            return
+        landing = LANDING_ENTITIES.get(self.entity)
+        per_file = landing is None or landing.many_files
+        self.con.execute(
+            f"""
+            insert into {ACCEPTED_DELIVERIES_TABLE}
+            select
+                entity, delivery, source_file, sha256, row_count, load_id, first_loaded_at,
+                'batch_history' as run_id, cast(now() as timestamp) as accepted_at
+            from (
+                select
+                    entity, load_id, source_file, sha256,
+                    min(loaded_at) over (partition by source_file, sha256) as first_loaded_at,
+                    max(row_count) over (partition by source_file, sha256) as row_count,
+                    {"source_file" if per_file else "''"} as delivery
+                from raw._load_log
+                where entity = $entity
+            )
+            where load_id <= $accepted
+            qualify row_number() over (partition by delivery order by load_id desc) = 1
+            """,
+            {"entity": self.entity, "accepted": accepted},
+        )
+
+    def accept_deliveries(self) -> None:
+        """The versions this run's delivery check judged become the accepted ones
+        (call only when the run passed)."""
+        if not self.judged_deliveries:
+            return
+        self.con.execute(
+            f"""
+            delete from {ACCEPTED_DELIVERIES_TABLE}
+            where entity = $entity
+              and delivery in (select delivery from _judged_deliveries)
+            """,
+            {"entity": self.entity},
+        )
+        self.con.execute(
+            f"""
+            insert into {ACCEPTED_DELIVERIES_TABLE}
+            select
+                $entity, delivery, source_file, sha256, row_count, load_id, first_loaded_at,
+                $run_id, cast(now() as timestamp)
+            from _judged_deliveries
+            """,
+            {"entity": self.entity, "run_id": self.run_id},
         )
 
     def _expect_column_values_to_not_be_null(self, expectation: "Expectation") -> CheckOutcome:
@@ -1541,7 +1624,9 @@ def run_suite(
     ran, the table's row count and last landing load to audit.batch_history
     (passed = no critical expectation run failed; which volume checks ran, so a
     run of one never moves the other's baseline), so the next run compares with
-    it. `landing_dir`: judge only the delivered files still in it.
+    it; on a passed run, the file versions the delivery check judged to
+    audit.accepted_deliveries. `landing_dir`: judge only the delivered files
+    still in it.
     """
     suite = suite if suite is not None else load_suite(entity)
     now = now or datetime.now(UTC).replace(tzinfo=None)
@@ -1564,6 +1649,9 @@ def run_suite(
         outcomes.append(outcome)
         if expectation.expectation_type == "expect_table_row_count_to_be_between":
             batch_checks.add((expectation.meta or {}).get("batch") or "table")
+    passed = all(o.success for o in outcomes if o.is_blocking)
+    if passed:
+        runner.accept_deliveries()
     if batch_checks:
         latest = (
             con.execute(f"select max(_loaded_at) from {runner.table}").fetchone()[0]
@@ -1582,7 +1670,7 @@ def run_suite(
                 entity,
                 runner.row_count,
                 latest,
-                all(o.success for o in outcomes if o.is_blocking),
+                passed,
                 runner.current_load_id(),
                 "table" in batch_checks,
                 DELIVERED_FILES_BATCH in batch_checks,

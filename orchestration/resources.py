@@ -46,7 +46,7 @@ class LeadscoreResource(ConfigurableResource):
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """Hold the warehouse for the whole run (orchestration/warehouse_lock.py):
-        a run started from the UI, a schedule or a sensor stops at once while a
+        a run started from the UI, a schedule or a sensor stops within a second while a
         `leadscore run` works, and the other way round. The job's steps run in
         this one process (in-process executor), so the run holds it throughout.
         Outside a run (the landing sensor reads the landing folder path) it is

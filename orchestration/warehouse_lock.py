@@ -7,8 +7,8 @@ half-way on its file lock. Every run holds an exclusive lock on
 run` / `backfill` take it before anything starts, and the Dagster resource
 takes it when a run launched from the UI, a schedule or a sensor starts
 (re-entrant: a CLI run executes its job in the same process). The OS
-releases it when the process ends, however it ends; a second run stops at
-once and names the holder.
+releases it when the process ends, however it ends; a second run stops
+within a second and names the holder.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ _held: dict[Path, int] = {}
 
 #: How long a run keeps trying before it calls the warehouse busy: long enough
 #: to outlast `lock_holder`'s probe (the sensor holds the lock for an instant),
-#: short enough that a second run still stops at once.
+#: short enough that a second run still stops within a second.
 BUSY_GRACE_SECONDS = 1.0
 
 
@@ -41,7 +41,7 @@ def lock_path(warehouse_path: Path) -> Path:
 
 @contextlib.contextmanager
 def warehouse_lock(warehouse_path: Path) -> Iterator[None]:
-    """Hold the warehouse's lock for the block; WarehouseBusy at once when
+    """Hold the warehouse's lock for the block; WarehouseBusy within a second when
     another process holds it."""
     path = lock_path(Path(warehouse_path)).resolve()
     if path in _held:

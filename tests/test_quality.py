@@ -455,7 +455,7 @@ def test_a_truncated_delivery_fails_though_the_table_keeps_its_rows(
     write_landing(settings.landing_dir, contacts=20)
     load_landing(settings)
     first = run(settings, "crm_contacts", run_id="day1")["delivery_not_collapsed"]
-    assert first.success and first.observed["accepted_load_id"] is None
+    assert first.success and first.observed["accepted_deliveries"] == 0
 
     # The next export is cut to 8 of 20 contacts; the table still holds 20.
     contacts = settings.landing_dir / "crm" / "contacts.csv"
@@ -560,17 +560,31 @@ def test_a_touched_identical_file_passes_and_a_deleted_collapsed_file_is_not_jud
     check = run(settings, "marketing_activities", run_id="day2")["delivery_not_collapsed"]
     assert check.success, check.summary()
 
-    march.write_text("\n".join(march.read_text().splitlines()[:11]) + "\n")
+    full = march.read_text()
+    march.write_text("\n".join(full.splitlines()[:11]) + "\n")
     load_landing(settings)
     landing = {"landing_dir": settings.landing_dir}
     check = run(settings, "marketing_activities", run_id="day3", **landing)
     assert not check["delivery_not_collapsed"].success
-    assert check["delivery_not_collapsed"].observed["files_judged"] == 1
-    # The bad file taken away (its rows stay loaded): nothing left to judge.
+    assert check["delivery_not_collapsed"].observed["files_present"] == 1
+    # The bad file taken away (its rows stay loaded): nothing left to judge...
     march.unlink()
     check = run(settings, "marketing_activities", run_id="day4", **landing)
     assert check["delivery_not_collapsed"].success
-    assert check["delivery_not_collapsed"].observed["files_judged"] == 0
+    assert check["delivery_not_collapsed"].observed["files_present"] == 0
+    # ... and nothing accepted: the 100-row version is still the one to keep.
+    assert query(
+        settings, "select source_file, row_count, run_id from audit.accepted_deliveries"
+    ) == [("marketing/activities_2026_03.csv", 100, "day2")]
+    march.write_text("\n".join(full.splitlines()[:7]) + "\n")
+    load_landing(settings)
+    check = run(settings, "marketing_activities", run_id="day5", **landing)
+    assert not check["delivery_not_collapsed"].success
+    assert (
+        check["delivery_not_collapsed"]
+        .failing_sample[0]["value"]
+        .startswith("6 rows, at least 50 expected")
+    )
 
 
 def test_a_volume_check_run_alone_never_moves_the_other_ones_baseline(settings: Settings):
@@ -591,29 +605,38 @@ def test_a_volume_check_run_alone_never_moves_the_other_ones_baseline(settings: 
     ) == [("day1", True, True, True), ("day2", True, True, False)]
     check = run(settings, "crm_contacts", run_id="day3")["delivery_not_collapsed"]
     assert not check.success
-    assert check.observed["accepted_load_id"] == first_contacts_load(settings)  # not day2's
+    assert query(settings, "select load_id, run_id from audit.accepted_deliveries") == [
+        (first_contacts_load(settings), "day1")
+    ]
 
-    # And the other way round: the delivery check alone leaves the table baseline.
+    # And the other way round: the delivery check alone (passing: the whole
+    # export is back) leaves the table's baseline.
+    write_landing(settings.landing_dir, contacts=20)
+    load_landing(settings)
     execute(settings, "delete from raw.crm_contacts where contact_id > 'C005'")
-    run(settings, "crm_contacts", run_id="day4", selected={"delivery_not_collapsed"})
+    alone = run(settings, "crm_contacts", run_id="day4", selected={"delivery_not_collapsed"})
+    assert alone["delivery_not_collapsed"].success
     check = run(settings, "crm_contacts", run_id="day5")["row_count_not_collapsed"]
     assert not check.success and check.observed["previous_row_count"] == 20
 
 
 def test_the_delivery_check_reads_batch_history_written_before_it_existed(settings: Settings):
-    """A warehouse upgraded from before `load_id` and the checked flags: the last
-    passed check accepted what was loaded by its time."""
+    """A warehouse upgraded from before audit.accepted_deliveries, `load_id` and
+    the checked flags: the last passed check accepted what was loaded by its time."""
     write_landing(settings.landing_dir, contacts=20)
     load_landing(settings)
     assert run(settings, "crm_contacts", run_id="day1")["delivery_not_collapsed"].success
     for column in ("load_id", "table_count_checked", "deliveries_checked"):
         execute(settings, f"alter table audit.batch_history drop column {column}")
+    execute(settings, "drop table audit.accepted_deliveries")
     contacts = settings.landing_dir / "crm" / "contacts.csv"
     contacts.write_text("\n".join(contacts.read_text().splitlines()[:9]) + "\n")
     load_landing(settings)
     check = run(settings, "crm_contacts", run_id="day2")["delivery_not_collapsed"]
     assert not check.success
-    assert check.observed["accepted_load_id"] == first_contacts_load(settings)
+    assert query(settings, "select load_id, run_id from audit.accepted_deliveries") == [
+        (first_contacts_load(settings), "batch_history")
+    ]
     assert query(
         settings, "select run_id, load_id, deliveries_checked from audit.batch_history order by 1"
     ) == [("day1", None, None), ("day2", check.observed["current_load_id"], True)]
