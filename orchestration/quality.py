@@ -616,8 +616,9 @@ def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
     # The landing deliveries a check saw (max raw._load_log.load_id of the
-    # entity): what `delivery_not_collapsed` compares with. Added after the
-    # table; warehouses from before get the column here.
+    # entity): where `delivery_not_collapsed` starts from in a warehouse from
+    # before audit.accepted_deliveries. Added after the table; warehouses from
+    # before get the column here.
     con.execute(f"alter table {BATCH_HISTORY_TABLE} add column if not exists load_id bigint")
     # Which of the two batch checks ran (a run from the UI may select one): only
     # a run of a check moves its own baseline. Null on rows from before.
@@ -1499,24 +1500,30 @@ class _SuiteRun:
         (call only when the run passed)."""
         if not self.judged_deliveries:
             return
-        self.con.execute(
-            f"""
-            delete from {ACCEPTED_DELIVERIES_TABLE}
-            where entity = $entity
-              and delivery in (select delivery from _judged_deliveries)
-            """,
-            {"entity": self.entity},
-        )
-        self.con.execute(
-            f"""
-            insert into {ACCEPTED_DELIVERIES_TABLE}
-            select
-                $entity, delivery, source_file, sha256, row_count, load_id, first_loaded_at,
-                $run_id, cast(now() as timestamp)
-            from _judged_deliveries
-            """,
-            {"entity": self.entity, "run_id": self.run_id},
-        )
+        self.con.execute("begin transaction")
+        try:
+            self.con.execute(
+                f"""
+                delete from {ACCEPTED_DELIVERIES_TABLE}
+                where entity = $entity
+                  and delivery in (select delivery from _judged_deliveries)
+                """,
+                {"entity": self.entity},
+            )
+            self.con.execute(
+                f"""
+                insert into {ACCEPTED_DELIVERIES_TABLE}
+                select
+                    $entity, delivery, source_file, sha256, row_count, load_id,
+                    first_loaded_at, $run_id, cast(now() as timestamp)
+                from _judged_deliveries
+                """,
+                {"entity": self.entity, "run_id": self.run_id},
+            )
+            self.con.execute("commit")
+        except BaseException:
+            self.con.execute("rollback")
+            raise
 
     def _expect_column_values_to_not_be_null(self, expectation: "Expectation") -> CheckOutcome:
         column = expectation.column
