@@ -1383,7 +1383,6 @@ class _SuiteRun:
             return self._outcome(expectation, True, observed=observed)
         self._bootstrap_accepted_deliveries()
         landing = LANDING_ENTITIES.get(self.entity)
-        per_file = landing is None or landing.many_files
         # Only files still in the landing folder are judged: a collapsed file
         # deleted (or replaced by a file of another name) is no delivery any more.
         present = (
@@ -1392,23 +1391,11 @@ class _SuiteRun:
             else None
         )
         observed["files_present"] = present if present is None else len(present)
-        # The latest version of each delivery: touched-but-identical files are
-        # logged with 0 rows, and a file's row count depends on its content only;
-        # a version is dated by its first load.
+        # The latest version of each delivery still in the landing folder.
         self.con.execute(
             f"""
             create or replace temp table _judged_deliveries as
-            with logged as (
-                select
-                    load_id, source_file, sha256,
-                    min(loaded_at) over (partition by source_file, sha256) as first_loaded_at,
-                    max(row_count) over (partition by source_file, sha256) as row_count,
-                    {"source_file" if per_file else "''"} as delivery
-                from raw._load_log
-                where entity = $entity
-            )
-
-            select * from logged
+            select * from ({self._delivery_versions_sql()})
             where $present is null or list_contains($present, source_file)
             qualify row_number() over (partition by delivery order by load_id desc) = 1
             """,
@@ -1461,6 +1448,24 @@ class _SuiteRun:
             observed=observed,
         )
 
+    def _delivery_versions_sql(self) -> str:
+        """SQL (binds $entity) of every logged version of the entity's landing
+        files: load_id, source_file, sha256, first_loaded_at, row_count and the
+        delivery it belongs to (the file name, or '' for a one-file entity).
+        Touched-but-identical files are logged with 0 rows: a version's row
+        count is its content's, and it is dated by its first load."""
+        landing = LANDING_ENTITIES.get(self.entity)
+        per_file = landing is None or landing.many_files
+        return f"""
+            select
+                load_id, source_file, sha256,
+                min(loaded_at) over (partition by source_file, sha256) as first_loaded_at,
+                max(row_count) over (partition by source_file, sha256) as row_count,
+                {"source_file" if per_file else "''"} as delivery
+            from raw._load_log
+            where entity = $entity
+        """
+
     def _bootstrap_accepted_deliveries(self) -> None:
         """A warehouse from before audit.accepted_deliveries: what its last passed
         check had loaded by then (`accepted_load_id`) is the accepted version of
@@ -1472,23 +1477,13 @@ class _SuiteRun:
         accepted = self.accepted_load_id()
         if accepted is None:
             return
-        landing = LANDING_ENTITIES.get(self.entity)
-        per_file = landing is None or landing.many_files
         self.con.execute(
             f"""
             insert into {ACCEPTED_DELIVERIES_TABLE}
             select
-                entity, delivery, source_file, sha256, row_count, load_id, first_loaded_at,
+                $entity, delivery, source_file, sha256, row_count, load_id, first_loaded_at,
                 'batch_history' as run_id, cast(now() as timestamp) as accepted_at
-            from (
-                select
-                    entity, load_id, source_file, sha256,
-                    min(loaded_at) over (partition by source_file, sha256) as first_loaded_at,
-                    max(row_count) over (partition by source_file, sha256) as row_count,
-                    {"source_file" if per_file else "''"} as delivery
-                from raw._load_log
-                where entity = $entity
-            )
+            from ({self._delivery_versions_sql()})
             where load_id <= $accepted
             qualify row_number() over (partition by delivery order by load_id desc) = 1
             """,

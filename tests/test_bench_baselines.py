@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -127,8 +128,6 @@ def test_baselines_agree_with_quality_flags(landing: Path, tmp_path: Path):
 def test_a_duplicate_created_after_the_score_date_adds_nothing(landing: Path, tmp_path: Path):
     """SPEC section 4 scores the records known at the end of D: the activities of
     a duplicate created after D do not count for its canonical contact on D."""
-    import shutil
-
     late = tmp_path / "landing"
     shutil.copytree(landing, late)
     con = duckdb.connect()
