@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -877,3 +878,17 @@ def test_failing_row_labels_in_the_summary():
         )
         == "(no id) (crm/c.csv, email='" + "x" * 77 + "...')"
     )
+
+
+def test_the_suites_readme_counts_every_suites_checks():
+    """expectations/README.md's table of suites stays true when a check is added."""
+    root = Path(__file__).resolve().parent.parent / "expectations"
+    listed = dict(
+        re.findall(
+            r"^\| `(\w+)\.json` \| `raw\.\w+` \| (\d+) \|$", (root / "README.md").read_text(), re.M
+        )
+    )
+    assert listed == {
+        entity: str(len(json.loads((root / f"{entity}.json").read_text())["expectations"]))
+        for entity in ENTITIES
+    }
