@@ -109,6 +109,10 @@ ACTIVITIES: dict[str, tuple[str, str, str, str, str, str, bool]] = {
     "A17": ("C27", "email_click", "K3", "https://v.io/1", CHROME, "2026-03-05T08:00:01Z", False),
     "A18": ("C27", "email_click", "K3", "https://v.io/2", CHROME, "2026-03-05T08:00:02Z", False),
     "A19": ("C27", "email_click", "K3", "https://v.io/3", CHROME, "2026-03-05T08:00:03Z", False),
+    # three links within 0.2 s across a second boundary: a burst (the window slides)
+    "A20": ("C28", "email_click", "K3", "https://v.io/1", CHROME, "2026-03-05T08:00:00.900Z", True),
+    "A21": ("C28", "email_click", "K3", "https://v.io/2", CHROME, "2026-03-05T08:00:01.000Z", True),
+    "A22": ("C28", "email_click", "K3", "https://v.io/3", CHROME, "2026-03-05T08:00:01.100Z", True),
 }  # fmt: skip
 
 
@@ -228,9 +232,8 @@ def test_bot_heuristics(built: Settings):
     )
     assert flagged["A09"].startswith("scanner_user_agent: generic_bot (Googlebot/2.1")
     assert flagged["A10"] == "scanner_user_agent: barracuda (Barracuda Sentinel (EE))"
-    assert flagged["A13"] == (
-        "click_burst: 3 clicks on 3 different urls within 1.0 s (threshold 3 urls)"
-    )
+    assert flagged["A13"] == "click_burst: 3 different urls within 1.0 s (threshold 3 urls)"
+    assert flagged["A20"] == flagged["A22"] == flagged["A13"]
     assert rows(built, "select distinct flag from intermediate.int_quality__activity_flags") == [
         ("bot_activity",)
     ]
@@ -377,7 +380,7 @@ def test_bot_flags_reevaluate_only_contacts_with_new_activities(tmp_path: Path):
     build = ("build", "--select", *QUALITY_MODELS, "--vars", f"{{score_date: {SCORE_DATE}}}")
     dbt_command(settings, *build)
     before = dict((r[0], r[3]) for r in flag_rows(settings))
-    assert {"A02", "A12", "A13", "A14", "A09", "A10"} == set(before)
+    assert {"A02", "A12", "A13", "A14", "A09", "A10", "A20", "A21", "A22"} == set(before)
 
     # A marker on an untouched contact's row shows whether rows are reused.
     con = connect(settings.warehouse_path)
@@ -405,7 +408,7 @@ def test_bot_flags_reevaluate_only_contacts_with_new_activities(tmp_path: Path):
     dbt_command(settings, *build)
     incremental = flag_rows(settings)
     flagged = dict((r[0], r[3]) for r in incremental)
-    assert set(flagged) == {"A02", "A07", "A09", "A10"}
+    assert set(flagged) == {"A02", "A07", "A09", "A10", "A20", "A21", "A22"}
     assert flagged["A07"].startswith("click_after_send: email_click 2.0 s after")
     assert flagged["A09"] == "kept"  # C23 had no new activity: its rows were reused
 

@@ -22,6 +22,10 @@
 -- depends_on: {{ ref('quality_bot_activity_types') }}
 
 {%- set scanner_patterns = [] -%}
+{#- The click-burst window in microseconds: a window frame needs a constant,
+    read from seed quality_bot_thresholds; 1 only where no seed exists (compile,
+    lint), where nothing runs. -#}
+{%- set burst_window = {'us': 1} -%}
 {%- set rules_text = [model.raw_code] -%}
 {%- set previous = none -%}
 {%- if execute -%}
@@ -35,6 +39,16 @@
         {%- for row in scanner_patterns -%}
             {%- do rules_text.append('quality_scanner_user_agents:' ~ (row.values() | join('|'))) -%}
         {%- endfor -%}
+        {%- set window_rows = run_query(
+            "select value from " ~ ref('quality_bot_thresholds')
+            ~ " where parameter = 'burst_window_seconds' and value > 0"
+        ).rows -%}
+        {%- if window_rows | length != 1 -%}
+            {{ exceptions.raise_compiler_error(
+                "seed quality_bot_thresholds needs one positive burst_window_seconds row"
+            ) }}
+        {%- endif -%}
+        {%- do burst_window.update({'us': (window_rows[0][0] * 1000000) | round | int}) -%}
         {%- for seed in ['quality_bot_thresholds', 'quality_bot_activity_types'] -%}
             {%- for row in run_query("select * from " ~ ref(seed) ~ " order by 1, 2").rows -%}
                 {%- do rules_text.append(seed ~ ':' ~ (row.values() | join('|'))) -%}
@@ -248,16 +262,16 @@ click_after_send as (
 ),
 
 -- heuristic click_burst: many different urls clicked by one contact within
--- one short window (aligned to the epoch; 1 s = the same second)
+-- one window of burst_window_seconds, wherever it starts (a sliding window
+-- over the microsecond timestamps, half-open: [t, t + window))
 burst_candidates as (
 
     select
         activities.activity_id,
         activities.contact_id,
         activities.url,
-        floor({{ epoch_seconds('activities.occurred_at') }} / thresholds.burst_window_seconds) as window_bucket
+        {{ epoch_micros('activities.occurred_at') }} as occurred_us
     from activities
-    cross join thresholds
     where
         activities.url is not null
         and activities.activity_type in (
@@ -267,34 +281,51 @@ burst_candidates as (
 
 ),
 
-bursts as (
+-- per click: how many different urls the contact clicked in the window that
+-- starts at it
+burst_windows as (
 
     select
+        activity_id,
         contact_id,
-        window_bucket,
-        count(*) as click_count,
-        count(distinct url) as distinct_url_count
+        occurred_us,
+        {{ window_count_distinct(
+            'url',
+            'partition by contact_id order by occurred_us range between current row and '
+            ~ (burst_window['us'] - 1) ~ ' following'
+        ) }} as distinct_url_count
     from burst_candidates
-    group by contact_id, window_bucket
+
+),
+
+-- a click belongs to every window that starts at most a window earlier: its
+-- largest count says whether it is part of a burst
+burst_members as (
+
+    select
+        activity_id,
+        contact_id,
+        max(distinct_url_count) over (
+            partition by contact_id
+            order by occurred_us
+            range between {{ burst_window['us'] - 1 }} preceding and current row
+        ) as burst_url_count
+    from burst_windows
 
 ),
 
 click_burst as (
 
     select
-        burst_candidates.activity_id,
-        burst_candidates.contact_id,
-        'click_burst: ' || cast(bursts.click_count as {{ dbt.type_string() }}) || ' clicks on '
-        || cast(bursts.distinct_url_count as {{ dbt.type_string() }}) || ' different urls within '
-        || cast(thresholds.burst_window_seconds as {{ dbt.type_string() }}) || ' s (threshold '
-        || cast(cast(thresholds.burst_min_distinct_urls as bigint) as {{ dbt.type_string() }}) || ' urls)' as detail
-    from burst_candidates
-    inner join bursts
-        on
-            burst_candidates.contact_id = bursts.contact_id
-            and burst_candidates.window_bucket = bursts.window_bucket
+        burst_members.activity_id,
+        burst_members.contact_id,
+        'click_burst: ' || cast(burst_members.burst_url_count as {{ dbt.type_string() }})
+        || ' different urls within ' || cast(thresholds.burst_window_seconds as {{ dbt.type_string() }})
+        || ' s (threshold ' || cast(cast(thresholds.burst_min_distinct_urls as bigint) as {{ dbt.type_string() }})
+        || ' urls)' as detail
+    from burst_members
     cross join thresholds
-    where bursts.distinct_url_count >= thresholds.burst_min_distinct_urls
+    where burst_members.burst_url_count >= thresholds.burst_min_distinct_urls
 
 ),
 
