@@ -38,10 +38,13 @@ attachment of the warehouse the copy uses, so no build can slip in between.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import errno
 import json
 import os
 import shutil
+import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -419,9 +422,51 @@ def _matching_export(export_dir: Path, previous: dict | None) -> Path | None:
     return export_dir
 
 
+#: renameat2(2) flag: swap two paths in one atomic step (Linux 3.15+, glibc 2.28+).
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two existing paths atomically (renameat2 RENAME_EXCHANGE).
+
+    False where the system or file system cannot (not Linux, an old glibc, a
+    file system without the flag): the caller falls back to two renames.
+    """
+    if sys.platform != "linux":
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (AttributeError, OSError):
+        return False
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    renameat2.restype = ctypes.c_int
+    if (
+        renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE)
+        == 0
+    ):
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(error, f"cannot swap {first} and {second}: {os.strerror(error)}")
+
+
 def _swap_directory(new: Path, final: Path) -> None:
-    """Replace the export folder with minimal exposure (two renames)."""
+    """Replace the export folder: in one atomic exchange where the system
+    allows it (a reader sees the old folder or the new one, never none), else
+    with two renames (the folder is missing between them)."""
     final.parent.mkdir(parents=True, exist_ok=True)
+    if final.is_dir() and not final.is_symlink() and _exchange(new, final):
+        shutil.rmtree(new)  # the previous export, now at the staging path
+        return
     old = final.with_name(f".{final.name}.old")
     if old.exists():
         shutil.rmtree(old)

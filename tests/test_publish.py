@@ -366,3 +366,53 @@ def test_by_date_tables_come_from_the_dbt_yaml():
     from orchestration.publish import by_score_date_tables
 
     assert by_score_date_tables() == {"lead_score_history", "account_scores", "mql_handoffs"}
+
+
+def _export_folder(path: Path, marker: str) -> Path:
+    path.mkdir()
+    (path / "lead_scores.parquet").write_text(marker)
+    return path
+
+
+def test_export_folder_is_swapped_in_one_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Where Linux allows it (renameat2 RENAME_EXCHANGE), the Parquet folder is
+    exchanged with the new one atomically: no moment without a folder, no
+    rename of the live folder aside. Elsewhere two renames do it."""
+    from orchestration import publish as publish_module
+
+    final = _export_folder(tmp_path / "published_parquet", "old")
+    new = _export_folder(tmp_path / ".published_parquet.tmp", "new")
+    if not publish_module._exchange(new, final):
+        pytest.skip("this system cannot exchange two paths atomically")
+    # exchanged: each path holds the other's folder
+    assert (final / "lead_scores.parquet").read_text() == "new"
+    assert (new / "lead_scores.parquet").read_text() == "old"
+
+    newer = _export_folder(tmp_path / ".published_parquet.tmp2", "newer")
+
+    def no_rename(self: Path, target: Path) -> None:
+        raise AssertionError(f"renamed {self} -> {target}: the folder was missing meanwhile")
+
+    monkeypatch.setattr(Path, "rename", no_rename)
+    publish_module._swap_directory(newer, final)
+    assert (final / "lead_scores.parquet").read_text() == "newer"
+    assert not newer.exists()  # the previous export, swapped there, is removed
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".published_parquet.tmp",
+        "published_parquet",
+    ]
+
+
+def test_export_folder_falls_back_to_two_renames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from orchestration import publish as publish_module
+
+    monkeypatch.setattr(publish_module, "_exchange", lambda first, second: False)
+    final = _export_folder(tmp_path / "published_parquet", "old")
+    new = _export_folder(tmp_path / ".published_parquet.tmp", "new")
+    publish_module._swap_directory(new, final)
+    assert (final / "lead_scores.parquet").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["published_parquet"]
+    # a first publish: nothing to exchange with
+    first = tmp_path / "first" / "published_parquet"
+    publish_module._swap_directory(_export_folder(tmp_path / "staged", "first"), first)
+    assert (first / "lead_scores.parquet").read_text() == "first"
