@@ -19,6 +19,7 @@ score_date_partitions = DailyPartitionsDefinition(
     end_offset=1,
 )
 
-#: Scoring is incremental per date (history, hand-offs compare with the
-#: previous date), so a backfill runs one date per run, in date order.
+#: Scoring is incremental per date (history; hand-offs compare with the
+#: previous date, and a run rebuilds the next scored date's too), so a
+#: backfill runs one date per run, in date order.
 one_date_per_run = BackfillPolicy.multi_run(max_partitions_per_run=1)

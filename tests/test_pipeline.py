@@ -252,6 +252,47 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
     finally:
         con.close()
 
+    # A backfill of the day before, after go-live: SCORE_DATE's hand-offs and
+    # account changes now compare with it, so that run rebuilds SCORE_DATE in
+    # them too (and records it for publishing); nothing is handed off twice.
+    day_before = (dt.date.fromisoformat(SCORE_DATE) - dt.timedelta(days=1)).isoformat()
+    assert main(["backfill", "--quiet", "--start", day_before, "--end", day_before]) == 0
+    con = duckdb.connect(str(settings.publish_path), read_only=True)
+    try:
+        con.execute(f"attach '{settings.warehouse_path}' as warehouse (read_only)")
+        for table in tables:
+            for left, right in (("main", "warehouse.marts"), ("warehouse.marts", "main")):
+                extra = con.execute(
+                    f"select count(*) from (select * from {left}.{table} "
+                    f"except all select * from {right}.{table})"
+                ).fetchone()[0]
+                assert extra == 0, (table, left)
+        became_mql = """
+            select contact_id, model_id, score_date from lead_score_history as h
+            where stage = 'mql' and not exists (
+                select 1 from lead_score_history as p
+                where p.contact_id = h.contact_id and p.model_id = h.model_id
+                and p.stage = 'mql' and p.score_date = (
+                    select max(score_date) from lead_score_history as q
+                    where q.model_id = h.model_id and q.score_date < h.score_date))
+        """
+        handoffs = "select contact_id, model_id, score_date from mql_handoffs"
+        assert con.execute(f"select count(*) from ({became_mql})").fetchone()[0] > 0
+        for left, right in ((became_mql, handoffs), (handoffs, became_mql)):
+            assert con.execute(f"select count(*) from ({left} except {right})").fetchone() == (0,)
+        assert con.execute(
+            "select count(*) from account_scores "
+            f"where score_date = '{SCORE_DATE}' and previous_score_date <> '{day_before}'"
+        ).fetchone() == (0,)
+        backfill_dates = con.execute(
+            "select distinct cast(score_date as varchar) from warehouse.audit.dbt_runs "
+            "where invocation_id = (select invocation_id from warehouse.audit.dbt_runs "
+            "order by recorded_at desc limit 1)"
+        ).fetchall()
+        assert set(backfill_dates) == {(day_before,), (SCORE_DATE,)}
+    finally:
+        con.close()
+
 
 def test_run_rejects_future_dates_and_bad_ranges(settings: Settings):
     tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()

@@ -265,7 +265,8 @@ def test_bad_window_variable_fails_the_build_with_its_name(settings: Settings, r
 
 def test_account_scores_rebuild_one_date_per_run(settings: Settings, run_dbt):
     """A first build rolls up every date of history; an incremental run replaces its
-    own date only (a backfill), including accounts that vanished from that date."""
+    own date (a backfill), including accounts that vanished from that date, and the
+    next scored date, whose change now compares with the rescored date."""
     d1, d2 = D - dt.timedelta(days=1), D
     history = [
         ("c1", "m", d1, "a1", 10.0, 20.0, "cold", False),
@@ -297,9 +298,10 @@ def test_account_scores_rebuild_one_date_per_run(settings: Settings, run_dbt):
         "from marts.account_scores order by score_date, account_id",
     ) == [
         ("a1", d1, Decimal("35.00"), None),
-        # d2 is untouched by a run for d1 (its change is refreshed when d2 is rescored).
-        ("a1", d2, Decimal("60.00"), Decimal("30.00")),
-        ("a2", d2, Decimal("20.00"), Decimal("10.00")),
+        # d2, the next scored date, is rebuilt by the run for d1: its change
+        # compares with the rescored d1 (a2 had no eligible contact then).
+        ("a1", d2, Decimal("60.00"), Decimal("25.00")),
+        ("a2", d2, Decimal("20.00"), None),
     ]
 
 

@@ -2,21 +2,36 @@
     the score date being (re)built before the insert. delete+insert alone only
     deletes the dates present in the new batch, so a rescored date that now
     has no rows (e.g. no contact crosses the MQL threshold any more) would
-    otherwise keep its stale rows. Renders nothing on the first build. -#}
-{% macro clear_score_date() -%}
-    {{ return(adapter.dispatch('clear_score_date', 'leadscore')()) }}
+    otherwise keep its stale rows. Renders nothing on the first build.
+
+    `history`: for the marts that compare a date with the previous scored
+    one, the lead_score_history relation; they rebuild, and so clear, every
+    date of rebuilt_score_dates(history) (D and the next scored date). -#}
+{% macro clear_score_date(history=none) -%}
+    {{ return(adapter.dispatch('clear_score_date', 'leadscore')(history)) }}
 {%- endmacro %}
 
-{% macro default__clear_score_date() -%}
+{% macro default__clear_score_date(history=none) -%}
     {%- if execute and not flags.FULL_REFRESH and load_relation(this) is not none -%}
-        delete from {{ this }} where score_date = {{ score_date() }}
+        {%- if history is none -%}
+            delete from {{ this }} where score_date = {{ score_date() }}
+        {%- else -%}
+            delete from {{ this }}
+            where score_date in ({{ rebuilt_score_dates(history) }})
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
 {#- Spark (Parquet tables have no DELETE): these marts are partitioned by
-    score_date there (insert_overwrite); drop the date's partition. -#}
-{% macro spark__clear_score_date() -%}
+    score_date there (insert_overwrite); drop the dates' partitions. -#}
+{% macro spark__clear_score_date(history=none) -%}
     {%- if execute and not flags.FULL_REFRESH and load_relation(this) is not none -%}
-        alter table {{ this }} drop if exists partition (score_date = '{{ score_date_text() }}')
+        {%- if history is none -%}
+            alter table {{ this }} drop if exists partition (score_date = '{{ score_date_text() }}')
+        {%- else -%}
+            {%- do spark_drop_score_dates(
+                this, "score_date in (" ~ rebuilt_score_dates(history) ~ ")"
+            ) -%}
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

@@ -5,7 +5,7 @@
         partition_by=(['score_date'] if target.type == 'spark' else none),
         unique_key='score_date',
         on_schema_change='append_new_columns',
-        pre_hook="{{ clear_score_date() }}",
+        pre_hook="{{ clear_score_date(ref('lead_score_history')) }}",
         post_hook="{{ drop_dates_not_in(ref('lead_score_history')) }}",
     )
 }}
@@ -14,9 +14,10 @@
 -- x score date of lead_score_history, with the contact's score decile among
 -- the model's contacts on that date and whether it was handed off that day.
 -- None of it changes unless the date is re-scored, so the table is
--- incremental: a run computes its score date (re-scoring replaces it) and any
--- date of history still missing here (a first build computes every date);
--- a post-hook removes dates no longer in history. The outcomes, which do
+-- incremental: a run computes its score date (re-scoring replaces it), the
+-- next scored date (whose hand-offs the same run rebuilds) and any date of
+-- history still missing here (a first build computes every date); a
+-- post-hook removes dates no longer in history. The outcomes, which do
 -- change as opportunities arrive, are in int_reporting__score_outcomes.
 
 with
@@ -34,9 +35,11 @@ missing_dates as (
 
 ),
 
+-- the run's date and the next scored date, whose hand-offs mql_handoffs
+-- rebuilds with it, and any date missing here
 dates_to_build as (
 
-    select {{ score_date() }} as score_date
+    {{ rebuilt_score_dates(ref('lead_score_history')) }}
 
     union
 

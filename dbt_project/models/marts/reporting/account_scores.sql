@@ -5,7 +5,7 @@
         partition_by=(['score_date'] if target.type == 'spark' else none),
         unique_key='score_date',
         on_schema_change='append_new_columns',
-        pre_hook="{{ clear_score_date() }}",
+        pre_hook="{{ clear_score_date(ref('lead_score_history')) }}",
     )
 }}
 
@@ -20,16 +20,27 @@
 
 -- Account roll-up of lead_score_history, one row per account x model x score
 -- date (see account_scores.yml for the formula). An incremental run rolls up
--- the run's score date D only, so a backfill fills each date in turn and
+-- the run's score date D and the next scored date after D, whose
+-- account_score_change compares with D once D is scored
+-- (rebuilt_score_dates), so a backfill fills each date in turn and
 -- re-scoring D replaces D's rows; a first build or --full-refresh rolls up
 -- every date history holds. account_score_change compares with the model's
 -- previous scored date in history (previous_score_date): its roll-up is read
--- from this table when the table holds that date (an earlier run wrote it),
--- else rolled up from history here, so a daily run ranks one date's
--- contacts, not two, and the result does not depend on the order dates are
--- built in.
+-- from this table when the table holds that date (an earlier run wrote it)
+-- and this run does not rebuild it, else rolled up from history here, so a
+-- daily run ranks one date's contacts, not two, and the result does not
+-- depend on the order dates are built in.
 
 with
+
+{% if is_incremental() -%}
+rebuilt_dates as (
+
+    {{ rebuilt_score_dates(ref('lead_score_history')) }}
+
+),
+
+{% endif -%}
 
 history as (
 
@@ -89,13 +100,14 @@ target_dates as (
         previous_score_date
     from model_score_dates
     {% if is_incremental() -%}
-        where score_date = {{ score_date() }}
+        where score_date in (select rebuilt_dates.score_date from rebuilt_dates)
     {%- endif %}
 
 ),
 
 {% if is_incremental() -%}
--- the previous dates' roll-ups this table already holds
+-- the previous dates' roll-ups this table already holds (not those of a date
+-- this run rebuilds: they may be stale)
 stored_previous as (
 
     select
@@ -108,6 +120,7 @@ stored_previous as (
         on
             stored.model_id = target_dates.model_id
             and stored.score_date = target_dates.previous_score_date
+    where stored.score_date not in (select rebuilt_dates.score_date from rebuilt_dates)
 
 ),
 
