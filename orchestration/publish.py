@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
-import errno
 import json
 import os
 import shutil
@@ -430,8 +429,9 @@ _AT_FDCWD = -100
 def _exchange(first: Path, second: Path) -> bool:
     """Swap two existing paths atomically (renameat2 RENAME_EXCHANGE).
 
-    False where the system or file system cannot (not Linux, an old glibc, a
-    file system without the flag): the caller falls back to two renames.
+    False where it did not happen, for whatever reason (not Linux, an old
+    glibc, a file system without the flag, a sandbox refusing the call): the
+    caller falls back to two renames, which raise if the move is impossible.
     """
     if sys.platform != "linux":
         return False
@@ -448,15 +448,10 @@ def _exchange(first: Path, second: Path) -> bool:
         ctypes.c_uint,
     ]
     renameat2.restype = ctypes.c_int
-    if (
+    return (
         renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE)
         == 0
-    ):
-        return True
-    error = ctypes.get_errno()
-    if error in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-        return False
-    raise OSError(error, f"cannot swap {first} and {second}: {os.strerror(error)}")
+    )
 
 
 def _swap_directory(new: Path, final: Path) -> None:
@@ -464,14 +459,18 @@ def _swap_directory(new: Path, final: Path) -> None:
     allows it (a reader sees the old folder or the new one, never none), else
     with two renames (the folder is missing between them)."""
     final.parent.mkdir(parents=True, exist_ok=True)
+    old = final.with_name(f".{final.name}.old")
     if final.is_dir() and not final.is_symlink() and _exchange(new, final):
         shutil.rmtree(new)  # the previous export, now at the staging path
-        return
-    old = final.with_name(f".{final.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        final.rename(old)
-    new.rename(final)
-    if old.exists():
-        shutil.rmtree(old)
+    else:
+        if old.exists():
+            shutil.rmtree(old)
+        if final.exists():
+            final.rename(old)
+        new.rename(final)
+    # What a publish killed half-way left (this one's staging folder is gone):
+    # the previous export swapped out, staging folders. One run at a time
+    # publishes (the warehouse lock), so none of them is in use.
+    for leftover in (old, *final.parent.glob(f".{final.name}.*.tmp")):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover)

@@ -381,14 +381,14 @@ def test_export_folder_is_swapped_in_one_step(tmp_path: Path, monkeypatch: pytes
     from orchestration import publish as publish_module
 
     final = _export_folder(tmp_path / "published_parquet", "old")
-    new = _export_folder(tmp_path / ".published_parquet.tmp", "new")
+    new = _export_folder(tmp_path / ".published_parquet.a1.tmp", "new")
     if not publish_module._exchange(new, final):
         pytest.skip("this system cannot exchange two paths atomically")
     # exchanged: each path holds the other's folder
     assert (final / "lead_scores.parquet").read_text() == "new"
     assert (new / "lead_scores.parquet").read_text() == "old"
 
-    newer = _export_folder(tmp_path / ".published_parquet.tmp2", "newer")
+    newer = _export_folder(tmp_path / ".published_parquet.b2.tmp", "newer")
 
     def no_rename(self: Path, target: Path) -> None:
         raise AssertionError(f"renamed {self} -> {target}: the folder was missing meanwhile")
@@ -397,20 +397,22 @@ def test_export_folder_is_swapped_in_one_step(tmp_path: Path, monkeypatch: pytes
     publish_module._swap_directory(newer, final)
     assert (final / "lead_scores.parquet").read_text() == "newer"
     assert not newer.exists()  # the previous export, swapped there, is removed
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        ".published_parquet.tmp",
-        "published_parquet",
-    ]
+    # a staging folder left by a publish killed half-way is swept as well
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["published_parquet"]
 
 
 def test_export_folder_falls_back_to_two_renames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from orchestration import publish as publish_module
 
+    # any failure of the exchange (here: a path that does not exist) is no error
+    assert publish_module._exchange(tmp_path / "missing", tmp_path) is False
     monkeypatch.setattr(publish_module, "_exchange", lambda first, second: False)
     final = _export_folder(tmp_path / "published_parquet", "old")
     new = _export_folder(tmp_path / ".published_parquet.tmp", "new")
+    leftover = _export_folder(tmp_path / ".published_parquet.0badf00d.tmp", "killed")
     publish_module._swap_directory(new, final)
     assert (final / "lead_scores.parquet").read_text() == "new"
+    assert not leftover.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["published_parquet"]
     # a first publish: nothing to exchange with
     first = tmp_path / "first" / "published_parquet"
