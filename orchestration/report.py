@@ -433,6 +433,28 @@ def refresh_latest(reports_dir: Path) -> Path:
     return latest
 
 
+def rebuilt_report_dates(published_path: Path, score_date: str) -> list[str]:
+    """The later score dates whose reports a run for `score_date` makes stale.
+
+    A run also rebuilds each model's next scored date after its own in the
+    marts that compare a date with its predecessor (dbt macro
+    rebuilt_score_dates: hand-offs, account changes); their reports, where
+    one was written, are written again. Nothing in the daily run, where the
+    score date is the latest.
+    """
+    con = connect(published_path, read_only=True)
+    try:
+        dates = con.execute(
+            "select distinct cast(next_date as varchar) from ("
+            "select min(score_date) as next_date from lead_score_history "
+            "where score_date > cast(? as date) group by model_id) order by 1",
+            [score_date],
+        ).fetchall()
+    finally:
+        con.close()
+    return [date for (date,) in dates if report_path(published_path, date).exists()]
+
+
 @asset(
     key=AssetKey(["published", "run_report"]),
     deps=[AssetKey(["published", "bi_file"])],
@@ -449,8 +471,15 @@ def run_report(context: AssetExecutionContext, leadscore: LeadscoreResource) -> 
     publish_path = leadscore.settings.publish_path
     path = report_path(publish_path, score_date)
     figures = write_run_report(publish_path, path, score_date)
-    latest = refresh_latest(path.parent)
     context.log.info(f"run report written to {path} ({figures['scores']} scores)")
+    for later in rebuilt_report_dates(publish_path, score_date):
+        later_path = report_path(publish_path, later)
+        write_run_report(publish_path, later_path, later)
+        context.log.info(
+            f"run report of {later} written again to {later_path}: its hand-offs and account "
+            f"changes now compare with {score_date}"
+        )
+    latest = refresh_latest(path.parent)
     return MaterializeResult(
         metadata={
             **figures,

@@ -291,9 +291,21 @@ def test_run_report_asset_writes_dated_report_and_latest(settings: Settings):
     latest = settings.publish_path.parent / "reports" / "latest.html"
     assert latest.read_text() == dated.read_text()
 
-    # A backfill of an earlier date writes its own report and leaves latest.html alone.
-    assert materialize(
-        [run_report], partition_key=EARLIER, resources={"leadscore": resource}
-    ).success
+    # A backfill of an earlier date writes its own report; D, the next scored
+    # date, had its hand-offs rebuilt by that run (one fewer here): its report
+    # and latest.html are written again from the published file.
+    assert "2 hand-offs to sales" in parse(dated)["handoffs"]["text"]
+    con = connect(settings.publish_path)
+    try:
+        con.execute(
+            "delete from mql_handoffs where rowid = "
+            f"(select min(rowid) from mql_handoffs where score_date = '{D}')"
+        )
+    finally:
+        con.close()
+    result = materialize([run_report], partition_key=EARLIER, resources={"leadscore": resource})
+    assert result.success
     assert report_path(settings.publish_path, EARLIER).exists()
+    assert "1 hand-offs to sales" in parse(dated)["handoffs"]["text"]
     assert f'content="{D}"' in latest.read_text()
+    assert latest.read_text() == dated.read_text()
