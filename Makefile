@@ -60,8 +60,9 @@ spark-check: prepare $(SPARK_VENV)/.installed
 	$(SPARK_ENV) $(BIN)/leadscore run --date 2026-03-01
 	$(SPARK_ENV) $(BIN)/leadscore run --date 2026-02-15
 	$(SPARK_ENV) $(BIN)/leadscore run --date 2026-03-01
+	$(SPARK_ENV) $(BIN)/leadscore run --date 2026-02-20
 	$(SPARK_VENV)/bin/python portability/spark_check.py --warehouse $(SPARK_DATA)/warehouse.duckdb \
-		--dates 2026-03-01,2026-02-15,2026-03-01 --workdir $(SPARK_DATA)/spark
+		--dates 2026-03-01,2026-02-15,2026-03-01,2026-02-20 --workdir $(SPARK_DATA)/spark
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache

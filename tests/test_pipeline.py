@@ -279,7 +279,21 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
         handoffs = "select contact_id, model_id, score_date from mql_handoffs"
         assert con.execute(f"select count(*) from ({became_mql})").fetchone()[0] > 0
         for left, right in ((became_mql, handoffs), (handoffs, became_mql)):
-            assert con.execute(f"select count(*) from ({left} except {right})").fetchone() == (0,)
+            assert con.execute(f"select count(*) from ({left} except all {right})").fetchone() == (
+                0,
+            )
+        # the Parquet export of the rebuilt date follows too
+        for table in ("mql_handoffs", "account_scores"):
+            exported = (
+                "select * exclude (score_date), cast(score_date as date) as score_date "
+                f"from read_parquet('{settings.export_dir}/{table}/*/*.parquet', "
+                "hive_partitioning = true)"
+            )
+            in_file = f"select * exclude (score_date), score_date from {table}"
+            for left, right in ((exported, in_file), (in_file, exported)):
+                assert con.execute(
+                    f"select count(*) from ({left} except all {right})"
+                ).fetchone() == (0,), table
         assert con.execute(
             "select count(*) from account_scores "
             f"where score_date = '{SCORE_DATE}' and previous_score_date <> '{day_before}'"

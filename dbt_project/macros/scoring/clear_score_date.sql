@@ -29,9 +29,16 @@
         {%- if history is none -%}
             alter table {{ this }} drop if exists partition (score_date = '{{ score_date_text() }}')
         {%- else -%}
-            {%- do spark_drop_score_dates(
-                this, "score_date in (" ~ rebuilt_score_dates(history) ~ ")"
-            ) -%}
+            {#- the dates from history (only its dates from D on are read), each
+                partition dropped by name: a filter on this table by a
+                subquery would read every partition of it -#}
+            {%- set dates = run_query(
+                "select distinct cast(rebuilt.score_date as string) from ("
+                ~ rebuilt_score_dates(history) ~ ") as rebuilt"
+            ).columns[0].values() -%}
+            {%- for date in dates if date is not none -%}
+                {%- do run_query("alter table " ~ this ~ " drop if exists partition (score_date = '" ~ date ~ "')") -%}
+            {%- endfor -%}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

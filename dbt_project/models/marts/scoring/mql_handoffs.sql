@@ -33,14 +33,34 @@ rebuilt_dates as (
 ),
 
 {% endif -%}
+-- the model's scored dates the lag below needs: on an incremental run the
+-- latest before D (a cheap aggregate, where a distinct over every date of
+-- history is not) and those from D on
 model_dates as (
+    {%- if is_incremental() %}
+
+    select
+        model_id,
+        max(score_date) as score_date
+    from {{ ref('lead_score_history') }}
+    where score_date < {{ score_date() }}
+    group by model_id
+
+    union
 
     select distinct
         model_id,
         score_date
     from {{ ref('lead_score_history') }}
-    {%- if is_incremental() %}
-        where score_date <= (select max(rebuilt_dates.score_date) from rebuilt_dates)
+    where
+        score_date >= {{ score_date() }}
+        and score_date <= (select max(rebuilt_dates.score_date) from rebuilt_dates)
+    {%- else %}
+
+    select distinct
+        model_id,
+        score_date
+    from {{ ref('lead_score_history') }}
     {%- endif %}
 
 ),
@@ -83,7 +103,12 @@ mql_on_target_date as (
         on
             history.model_id = target_dates.model_id
             and history.score_date = target_dates.score_date
-    where history.stage = 'mql'
+    where
+        history.stage = 'mql'
+        {%- if is_incremental() %}
+            -- every date built is D or later: lets Spark skip the other partitions
+            and history.score_date >= {{ score_date() }}
+        {%- endif %}
 
 ),
 
