@@ -42,6 +42,7 @@ import ctypes
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import sys
 import uuid
@@ -73,6 +74,8 @@ class PublishResult:
     score_date: str | None
     #: per table: "all" (copied whole) or the score dates replaced
     refreshed: dict[str, str | list[str]] = field(default_factory=dict)
+    #: leftovers of publishes killed half-way that could not be removed
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -392,13 +395,16 @@ def publish(
         # The atomic step: readers holding the old file keep reading the old inode.
         os.replace(staging_db, target)
         _fsync_dir(target.parent)
-        _swap_directory(staging_export, settings.export_dir)
+        warnings = _swap_directory(staging_export, settings.export_dir)
+        warnings += _sweep(target, with_old=False)
     finally:
         for leftover in (staging_db, Path(str(staging_db) + ".wal")):
             leftover.unlink(missing_ok=True)
         if staging_export.exists():
             shutil.rmtree(staging_export)
-    return PublishResult(target, settings.export_dir, row_counts, build.score_date, refreshed)
+    return PublishResult(
+        target, settings.export_dir, row_counts, build.score_date, refreshed, warnings
+    )
 
 
 def _matching_export(export_dir: Path, previous: dict | None) -> Path | None:
@@ -454,23 +460,54 @@ def _exchange(first: Path, second: Path) -> bool:
     )
 
 
-def _swap_directory(new: Path, final: Path) -> None:
+def _staging_name(path: Path) -> re.Pattern[str]:
+    """The names publish gives its staging copies of `path` (`.<name>.<token>.tmp`)."""
+    return re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{8}}\.tmp(\.wal)?")
+
+
+def _remove(path: Path) -> str | None:
+    """Remove a file, symlink or folder; a message instead of an error."""
+    try:
+        if path.is_symlink() or not path.is_dir():
+            path.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(path)
+    except OSError as error:
+        return f"could not remove {path} (left by a publish killed half-way): {error}"
+    return None
+
+
+def _sweep(final: Path, *, with_old: bool) -> list[str]:
+    """Remove what publishes killed half-way left beside `final`: its staging
+    copies (and `.<name>.old`, the export folder's). One run at a time
+    publishes (the warehouse lock), so none is in use. Best effort: what
+    cannot be removed is reported, and does not fail a publish that has
+    already happened."""
+    pattern = _staging_name(final)
+    leftovers = [final.with_name(f".{final.name}.old")] if with_old else []
+    if final.parent.is_dir():
+        leftovers += [p for p in final.parent.iterdir() if pattern.fullmatch(p.name)]
+    messages = [_remove(p) for p in leftovers if p.exists() or p.is_symlink()]
+    return [m for m in messages if m]
+
+
+def _swap_directory(new: Path, final: Path) -> list[str]:
     """Replace the export folder: in one atomic exchange where the system
     allows it (a reader sees the old folder or the new one, never none), else
-    with two renames (the folder is missing between them)."""
+    with two renames (the folder is missing between them). Returns warnings
+    about leftovers it could not remove."""
+    if not new.is_dir():
+        raise FileNotFoundError(f"publish: the new export folder {new} is missing")
     final.parent.mkdir(parents=True, exist_ok=True)
     old = final.with_name(f".{final.name}.old")
     if final.is_dir() and not final.is_symlink() and _exchange(new, final):
         shutil.rmtree(new)  # the previous export, now at the staging path
     else:
-        if old.exists():
-            shutil.rmtree(old)
-        if final.exists():
+        if old.exists() or old.is_symlink():
+            message = _remove(old)
+            if message:
+                raise OSError(message)
+        if final.exists() or final.is_symlink():
             final.rename(old)
         new.rename(final)
-    # What a publish killed half-way left (this one's staging folder is gone):
-    # the previous export swapped out, staging folders. One run at a time
-    # publishes (the warehouse lock), so none of them is in use.
-    for leftover in (old, *final.parent.glob(f".{final.name}.*.tmp")):
-        if leftover.is_dir() and not leftover.is_symlink():
-            shutil.rmtree(leftover)
+    return _sweep(final, with_old=True)

@@ -4,6 +4,7 @@ complete build; a reader holding it open never blocks or sees a mix."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -381,14 +382,14 @@ def test_export_folder_is_swapped_in_one_step(tmp_path: Path, monkeypatch: pytes
     from orchestration import publish as publish_module
 
     final = _export_folder(tmp_path / "published_parquet", "old")
-    new = _export_folder(tmp_path / ".published_parquet.a1.tmp", "new")
+    new = _export_folder(tmp_path / ".published_parquet.0000a1a1.tmp", "new")
     if not publish_module._exchange(new, final):
         pytest.skip("this system cannot exchange two paths atomically")
     # exchanged: each path holds the other's folder
     assert (final / "lead_scores.parquet").read_text() == "new"
     assert (new / "lead_scores.parquet").read_text() == "old"
 
-    newer = _export_folder(tmp_path / ".published_parquet.b2.tmp", "newer")
+    newer = _export_folder(tmp_path / ".published_parquet.0000b2b2.tmp", "newer")
 
     def no_rename(self: Path, target: Path) -> None:
         raise AssertionError(f"renamed {self} -> {target}: the folder was missing meanwhile")
@@ -418,3 +419,54 @@ def test_export_folder_falls_back_to_two_renames(tmp_path: Path, monkeypatch: py
     first = tmp_path / "first" / "published_parquet"
     publish_module._swap_directory(_export_folder(tmp_path / "staged", "first"), first)
     assert (first / "lead_scores.parquet").read_text() == "first"
+
+
+def test_sweep_removes_only_publish_leftovers_and_never_fails_a_publish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from orchestration import publish as publish_module
+
+    monkeypatch.setattr(publish_module, "_exchange", lambda first, second: False)
+    final = _export_folder(tmp_path / "published_parquet", "old")
+    mine = _export_folder(tmp_path / ".published_parquet.backup.tmp", "a user's folder")
+    db_leftover = tmp_path / ".published.duckdb.0badf00d.tmp"
+    db_leftover.write_text("a staging copy of the BI file")
+    (tmp_path / ".published.duckdb.0badf00d.tmp.wal").write_text("its wal")
+    stuck = _export_folder(tmp_path / ".published_parquet.deadbeef.tmp", "killed")
+
+    real_rmtree = shutil.rmtree
+
+    def refuse(path, *args, **kwargs):
+        if Path(path) == stuck:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(publish_module.shutil, "rmtree", refuse)
+    new = _export_folder(tmp_path / ".published_parquet.0000c3c3.tmp", "new")
+    warnings = publish_module._swap_directory(new, final)
+    assert (final / "lead_scores.parquet").read_text() == "new"
+    assert mine.exists()  # not a name publish gives
+    assert len(warnings) == 1 and str(stuck) in warnings[0] and "Permission denied" in warnings[0]
+    assert publish_module._sweep(tmp_path / "published.duckdb", with_old=False) == []
+    assert not db_leftover.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".published_parquet.backup.tmp",
+        ".published_parquet.deadbeef.tmp",
+        "published_parquet",
+    ]
+
+
+def test_a_symlinked_export_folder_is_replaced_without_breaking_later_publishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from orchestration import publish as publish_module
+
+    monkeypatch.setattr(publish_module, "_exchange", lambda first, second: False)
+    target = _export_folder(tmp_path / "elsewhere", "the link's target")
+    final = tmp_path / "published_parquet"
+    final.symlink_to(target)
+    for n in range(3):
+        staged = _export_folder(tmp_path / f".published_parquet.0000000{n}.tmp", f"run {n}")
+        assert publish_module._swap_directory(staged, final) == []
+        assert (final / "lead_scores.parquet").read_text() == f"run {n}"
+    assert (target / "lead_scores.parquet").read_text() == "the link's target"  # never deleted

@@ -37,6 +37,8 @@ def published_bi_file(
     except PublishRefused as refused:
         raise Failure(description=f"publish refused: {refused}", allow_retries=False) from None
     context.log.info(f"published {len(result.row_counts)} tables to {result.path}")
+    for warning in result.warnings:
+        context.log.warning(f"publish: {warning}")
     return MaterializeResult(
         metadata={
             "path": MetadataValue.path(str(result.path)),
