@@ -20,6 +20,14 @@
 -- in whatever order dates are scored. A first build or --full-refresh builds
 -- every date history holds.
 
+{#- The dates built: from D to the last rebuilt date on an incremental run,
+    else every date. -#}
+{%- set built_from = score_date() if is_incremental() else "cast('0001-01-01' as date)" -%}
+{%- set built_to = (
+    "(select max(rebuilt_dates.score_date) from rebuilt_dates)"
+    if is_incremental() else "cast('9999-12-31' as date)"
+) %}
+
 -- Each CTE reads history itself, filtered: DuckDB materializes a CTE that is
 -- referenced more than once, and history holds every score date.
 
@@ -33,17 +41,16 @@ rebuilt_dates as (
 ),
 
 {% endif -%}
--- the model's scored dates the lag below needs: on an incremental run the
--- latest before D (a cheap aggregate, where a distinct over every date of
--- history is not) and those from D on
+-- the model's scored dates the lag below needs: the latest before the first
+-- date built (a cheap aggregate, where a distinct over every date of history
+-- is not) and those from it on
 model_dates as (
-    {%- if is_incremental() %}
 
     select
         model_id,
         max(score_date) as score_date
     from {{ ref('lead_score_history') }}
-    where score_date < {{ score_date() }}
+    where score_date < {{ built_from }}
     group by model_id
 
     union
@@ -53,15 +60,8 @@ model_dates as (
         score_date
     from {{ ref('lead_score_history') }}
     where
-        score_date >= {{ score_date() }}
-        and score_date <= (select max(rebuilt_dates.score_date) from rebuilt_dates)
-    {%- else %}
-
-    select distinct
-        model_id,
-        score_date
-    from {{ ref('lead_score_history') }}
-    {%- endif %}
+        score_date >= {{ built_from }}
+        and score_date <= {{ built_to }}
 
 ),
 
@@ -103,12 +103,11 @@ mql_on_target_date as (
         on
             history.model_id = target_dates.model_id
             and history.score_date = target_dates.score_date
+    -- every date built is built_from or later: the bound lets Spark skip the
+    -- other partitions
     where
         history.stage = 'mql'
-        {%- if is_incremental() %}
-            -- every date built is D or later: lets Spark skip the other partitions
-            and history.score_date >= {{ score_date() }}
-        {%- endif %}
+        and history.score_date >= {{ built_from }}
 
 ),
 
