@@ -76,6 +76,18 @@ def sample_landing(settings: Settings) -> Path:
     return settings.landing_dir
 
 
+def assert_published_equals_warehouse(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+    """Every table of the published file (main) holds exactly the warehouse's
+    marts rows (attached as `warehouse`), duplicates included."""
+    for table in tables:
+        for left, right in (("main", "warehouse.marts"), ("warehouse.marts", "main")):
+            extra = con.execute(
+                f"select count(*) from (select * from {left}.{table} "
+                f"except all select * from {right}.{table})"
+            ).fetchone()[0]
+            assert extra == 0, (table, left)
+
+
 def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
     settings: Settings, sample_landing: Path, capsys: pytest.CaptureFixture[str]
 ):
@@ -220,13 +232,7 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
             ).fetchall()
         ]
         assert "lead_score_history" in tables
-        for table in tables:
-            for left, right in (("main", "warehouse.marts"), ("warehouse.marts", "main")):
-                extra = con.execute(
-                    f"select count(*) from (select * from {left}.{table} "
-                    f"except all select * from {right}.{table})"
-                ).fetchone()[0]
-                assert extra == 0, (table, left)
+        assert_published_equals_warehouse(con, tables)
         assert con.execute(
             "select count(distinct score_date) from lead_score_history"
         ).fetchone() == (2,)
@@ -260,13 +266,7 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
     con = duckdb.connect(str(settings.publish_path), read_only=True)
     try:
         con.execute(f"attach '{settings.warehouse_path}' as warehouse (read_only)")
-        for table in tables:
-            for left, right in (("main", "warehouse.marts"), ("warehouse.marts", "main")):
-                extra = con.execute(
-                    f"select count(*) from (select * from {left}.{table} "
-                    f"except all select * from {right}.{table})"
-                ).fetchone()[0]
-                assert extra == 0, (table, left)
+        assert_published_equals_warehouse(con, tables)
         became_mql = """
             select contact_id, model_id, score_date from lead_score_history as h
             where stage = 'mql' and not exists (
