@@ -206,6 +206,7 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
 
 def _published_summary(settings: Settings, score_date: str) -> str:
     """Contacts scored, MQLs and quarantined for the date, from the published file."""
+    from orchestration.report import next_scored_dates
     from orchestration.resources import connect
 
     if not settings.publish_path.exists():
@@ -232,11 +233,25 @@ def _published_summary(settings: Settings, score_date: str) -> str:
             if "mql_handoffs" in tables
             else 0
         )
+        # a backfill also rebuilt the next scored date's hand-offs
+        rebuilt = (
+            [
+                (date, count)
+                for date in next_scored_dates(con, score_date)
+                for (count,) in con.execute(
+                    "select count(*) from mql_handoffs where score_date = cast(? as date)",
+                    [date],
+                ).fetchall()
+            ]
+            if "mql_handoffs" in tables
+            else []
+        )
     finally:
         con.close()
+    later = "".join(f"; {date}'s hand-offs rebuilt against it ({count})" for date, count in rebuilt)
     return (
         f"{row[0]} contacts scored, {row[1]} contact x model MQLs "
-        f"({handoffs} new hand-offs), {row[2]} contacts quarantined"
+        f"({handoffs} new hand-offs), {row[2]} contacts quarantined{later}"
     )
 
 

@@ -433,26 +433,33 @@ def refresh_latest(reports_dir: Path) -> Path:
     return latest
 
 
-def rebuilt_report_dates(published_path: Path, score_date: str) -> list[str]:
-    """The later score dates whose reports a run for `score_date` makes stale.
+def next_scored_dates(con: duckdb.DuckDBPyConnection, score_date: str) -> list[str]:
+    """Each model's next scored date after `score_date` in the published history.
 
-    A run also rebuilds each model's next scored date after its own in the
-    marts that compare a date with its predecessor (dbt macro
-    rebuilt_score_dates: hand-offs, account changes); their reports, where
-    one was written, are written again. Nothing in the daily run, where the
-    score date is the latest.
+    A run also rebuilds them in the marts that compare a date with its
+    predecessor (dbt macro rebuilt_score_dates: hand-offs, account changes).
+    None in the daily run, where the score date is the latest.
     """
-    con = connect(published_path, read_only=True)
-    try:
-        dates = con.execute(
+    return [
+        date
+        for (date,) in con.execute(
             "select distinct cast(next_date as varchar) from ("
             "select min(score_date) as next_date from lead_score_history "
             "where score_date > cast(? as date) group by model_id) order by 1",
             [score_date],
         ).fetchall()
+    ]
+
+
+def rebuilt_report_dates(published_path: Path, score_date: str) -> list[str]:
+    """The later score dates whose reports a run for `score_date` made stale:
+    next_scored_dates that have a report (it is written again)."""
+    con = connect(published_path, read_only=True)
+    try:
+        dates = next_scored_dates(con, score_date)
     finally:
         con.close()
-    return [date for (date,) in dates if report_path(published_path, date).exists()]
+    return [date for date in dates if report_path(published_path, date).exists()]
 
 
 @asset(

@@ -220,6 +220,7 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
     # --quiet: the summary (and warnings) only; dbt's log stays in its run folder
     assert out.splitlines() == [line for line in out.splitlines() if line.startswith("leadscore: ")]
     assert f"leadscore: {next_day} OK" in out and "Running with dbt=" not in out
+    assert "rebuilt against it" not in out  # the latest date: nothing after it
     assert " - INFO - " not in err
     con = duckdb.connect(str(settings.publish_path), read_only=True)
     try:
@@ -262,7 +263,11 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
     # account changes now compare with it, so that run rebuilds SCORE_DATE in
     # them too (and records it for publishing); nothing is handed off twice.
     day_before = (dt.date.fromisoformat(SCORE_DATE) - dt.timedelta(days=1)).isoformat()
+    capsys.readouterr()
     assert main(["backfill", "--quiet", "--start", day_before, "--end", day_before]) == 0
+    out = capsys.readouterr().out
+    assert f"leadscore: {day_before} OK" in out
+    assert f"; {SCORE_DATE}'s hand-offs rebuilt against it (" in out
     con = duckdb.connect(str(settings.publish_path), read_only=True)
     try:
         con.execute(f"attach '{settings.warehouse_path}' as warehouse (read_only)")
