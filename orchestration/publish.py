@@ -442,7 +442,7 @@ def _exchange(first: Path, second: Path) -> bool:
     if sys.platform != "linux":
         return False
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
+        libc = ctypes.CDLL(None)
         renameat2 = libc.renameat2
     except (AttributeError, OSError):
         return False
