@@ -418,6 +418,7 @@ HISTORY_TABLES = (
     "marts.account_scores",
     "marts.mql_handoffs",
     "intermediate.int_reporting__score_deciles",
+    "intermediate.int_quality__contact_flag_history",
 )
 
 

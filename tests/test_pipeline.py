@@ -88,6 +88,20 @@ def assert_published_equals_warehouse(con: duckdb.DuckDBPyConnection, tables: li
             assert extra == 0, (table, left)
 
 
+def assert_flagged_since(con: duckdb.DuckDBPyConnection, first_date: str) -> None:
+    """Every published contact flag is dated from `first_date`, the first date
+    scored, or from its contact's creation if later (the sample's flags do not
+    change between dates)."""
+    flagged_at = con.execute(
+        "select cast(f.flagged_at as date) = greatest(cast(? as date), cast(c.created_at as date)) "
+        "from contact_quality_flags as f "
+        "join warehouse.staging.stg_crm__contacts as c using (contact_id)",
+        [first_date],
+    ).fetchall()
+    assert len(flagged_at) > 10
+    assert set(flagged_at) == {(True,)}
+
+
 def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
     settings: Settings, sample_landing: Path, capsys: pytest.CaptureFixture[str]
 ):
@@ -243,6 +257,8 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
             "from warehouse.audit.dbt_runs where models like '%lead_score_history%'"
         ).fetchall()
         assert set(runs) == {(SCORE_DATE, False), (next_day, False)}
+        # A flag still raised the next day dates from the day it was first raised.
+        assert_flagged_since(con, SCORE_DATE)
         exported = con.execute(
             "select * exclude (score_date), cast(score_date as date) from read_parquet("
             f"'{settings.export_dir}/lead_score_history/*/*.parquet', hive_partitioning = true) "
@@ -309,6 +325,23 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
             "order by recorded_at desc limit 1)"
         ).fetchall()
         assert set(backfill_dates) == {(day_before,), (SCORE_DATE,)}
+        # The flags stay those of the latest date (the contacts lead_scores
+        # quarantines), now dated from the backfilled day.
+        assert (
+            con.execute(
+                "select distinct contact_id from contact_quality_flags "
+                "except select contact_id from lead_scores where is_quarantined"
+            ).fetchall()
+            == []
+        )
+        assert (
+            con.execute(
+                "select distinct contact_id from lead_scores where is_quarantined "
+                "except select contact_id from contact_quality_flags"
+            ).fetchall()
+            == []
+        )
+        assert_flagged_since(con, day_before)
     finally:
         con.close()
 

@@ -295,8 +295,7 @@ final as (
     select
         contact_id,
         cast(flag as {{ dbt.type_string() }}) as flag,
-        cast({{ dbt.listagg('detail', "'; '", 'order by detail') }} as {{ dbt.type_string() }}) as detail,
-        cast({{ score_date() }} as {{ dbt.type_timestamp() }}) as flagged_at
+        cast({{ dbt.listagg('detail', "'; '", 'order by detail') }} as {{ dbt.type_string() }}) as detail
     from distinct_flags
     group by contact_id, flag
 
