@@ -273,14 +273,21 @@ def _quarantine(
     if "contact_quality_flags" not in tables:
         page.section("quarantine", "Quarantine by flag", body + _missing("contact_quality_flags"))
         return
+    # flagged_at: the first date of the flag's current run (contact_quality_flags)
     rows = _rows(
         con,
-        "select flag, count(distinct contact_id) as contacts from contact_quality_flags "
-        "group by flag order by contacts desc, flag",
+        "select flag, count(distinct contact_id) as contacts, "
+        "count(distinct contact_id) filter (where cast(flagged_at as date) = cast(? as date)) "
+        "as new_contacts "
+        "from contact_quality_flags group by flag order by contacts desc, flag",
+        [score_date],
     )
     for row in rows:
         page.figures[f"flagged_{row['flag']}"] = int(row["contacts"])
-    table = _table(["flag", "contacts"], [(r["flag"], r["contacts"]) for r in rows])
+    table = _table(
+        ["flag", "contacts", f"flagged since {score_date}"],
+        [(r["flag"], r["contacts"], r["new_contacts"]) for r in rows],
+    )
     page.section("quarantine", "Quarantine by flag", body + table)
 
 

@@ -58,8 +58,12 @@ def build_published(path: Path, *, with_flags: bool = True) -> None:
                 "detail varchar, flagged_at timestamp)"
             )
             con.executemany(
-                "insert into contact_quality_flags values (?, ?, 'x', '2026-06-30')",
-                [("c5", "disposable_email"), ("c5", "role_account"), ("c6", "role_account")],
+                "insert into contact_quality_flags values (?, ?, 'x', ?)",
+                [
+                    ("c5", "disposable_email", "2026-06-30"),
+                    ("c5", "role_account", "2026-06-30"),
+                    ("c6", "role_account", "2026-05-02"),
+                ],
             )
         con.execute(
             "create table score_performance (model_id varchar, band_type varchar, band varchar, "
@@ -221,7 +225,12 @@ def test_report_has_every_section_with_the_tables_numbers(published: Path, tmp_p
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; co" in out.read_text()
 
     quarantine = sections["quarantine"]
-    assert quarantine["tables"][0][1:] == [["role_account", "2"], ["disposable_email", "1"]]
+    # contacts per flag, and those whose flag was raised on the date (flagged_at)
+    assert quarantine["tables"][0] == [
+        ["flag", "contacts", f"flagged since {D}"],
+        ["role_account", "2", "1"],
+        ["disposable_email", "1", "1"],
+    ]
     assert "1 contacts quarantined" in quarantine["text"]
 
     conversion = sections["conversion"]
