@@ -251,6 +251,9 @@ def test_baselines_agree_with_the_project(landing: Path, tmp_path: Path):
         counts = dict(
             con.execute(f"select score_date, count(*) from {table} group by 1").fetchall()
         )
+        if table == "intermediate.int_quality__contact_flag_history" and not counts:
+            assert added[table] == 0  # this sample raises no contact flag on D
+            continue
         assert sorted(counts) == [SCORE_DATE - dt.timedelta(days=k) for k in (3, 2, 1, 0)], table
         assert len(set(counts.values())) == 1, (table, counts)
         assert added[table] == 3 * counts[SCORE_DATE]
