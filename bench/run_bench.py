@@ -419,6 +419,7 @@ HISTORY_TABLES = (
     "marts.mql_handoffs",
     "intermediate.int_reporting__score_deciles",
     "intermediate.int_quality__contact_flag_history",
+    "intermediate.int_quality__flag_score_dates",
 )
 
 

@@ -273,6 +273,10 @@ def _quarantine(
     if "contact_quality_flags" not in tables:
         page.section("quarantine", "Quarantine by flag", body + _missing("contact_quality_flags"))
         return
+    # contact_quality_flags holds the latest scored date's flags only
+    (latest,) = con.execute(
+        "select cast(max(score_date) as varchar) from lead_score_history"
+    ).fetchone()
     # flagged_at: the first date of the flag's current run (contact_quality_flags)
     rows = _rows(
         con,
@@ -282,6 +286,16 @@ def _quarantine(
         "from contact_quality_flags group by flag order by contacts desc, flag",
         [score_date],
     )
+    if latest is not None and latest != score_date:
+        body += (
+            f"<p>The published file holds the flags of the latest scored date only: "
+            f"these are those of {esc(latest)}, not of {esc(score_date)}.</p>"
+        )
+        table = _table(
+            ["flag", f"contacts on {latest}"], [(r["flag"], r["contacts"]) for r in rows]
+        )
+        page.section("quarantine", "Quarantine by flag", body + table)
+        return
     for row in rows:
         page.figures[f"flagged_{row['flag']}"] = int(row["contacts"])
     table = _table(

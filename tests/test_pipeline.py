@@ -223,11 +223,15 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
     assert "e.g. crm/contacts.csv: 20 rows, at least 150 expected" in err
     assert "published tables were left untouched" in err
     assert sha256(settings.publish_path) == good
-    contacts.write_bytes(full_export)  # the whole export again: the next run passes
+    # The whole export again (the next run passes), plus a contact created on
+    # the next day with a disposable address: its flag dates from that day,
+    # also after the backfill of an earlier date below.
+    next_day = (dt.date.fromisoformat(SCORE_DATE) + dt.timedelta(days=1)).isoformat()
+    late_contact = f"C9999999,late.lead@mailinator.com,{next_day}T09:00:00Z,,Late,Lead,,,US,web,,"
+    contacts.write_bytes(full_export.rstrip(b"\n") + f"\n{late_contact}\n".encode())
 
     # The next day publishes only its dates of the history tables; what BI
     # reads is still exactly the warehouse's marts, in the file and in Parquet.
-    next_day = (dt.date.fromisoformat(SCORE_DATE) + dt.timedelta(days=1)).isoformat()
     capsys.readouterr()
     assert main(["run", "--quiet", "--date", next_day]) == 0
     out, err = capsys.readouterr()
@@ -259,6 +263,10 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
         assert set(runs) == {(SCORE_DATE, False), (next_day, False)}
         # A flag still raised the next day dates from the day it was first raised.
         assert_flagged_since(con, SCORE_DATE)
+        assert con.execute(
+            "select cast(flagged_at as date) from contact_quality_flags "
+            "where contact_id = 'C9999999'"
+        ).fetchall() == [(dt.date.fromisoformat(next_day),)]
         exported = con.execute(
             "select * exclude (score_date), cast(score_date as date) from read_parquet("
             f"'{settings.export_dir}/lead_score_history/*/*.parquet', hive_partitioning = true) "

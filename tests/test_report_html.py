@@ -318,3 +318,14 @@ def test_run_report_asset_writes_dated_report_and_latest(settings: Settings):
     assert "1 hand-offs to sales" in parse(dated)["handoffs"]["text"]
     assert f'content="{D}"' in latest.read_text()
     assert latest.read_text() == dated.read_text()
+
+
+def test_report_of_an_earlier_date_says_whose_flags_it_shows(published: Path, tmp_path: Path):
+    # contact_quality_flags holds the latest scored date's flags (D); the
+    # report of a backfilled EARLIER date must not present them as its own
+    out = tmp_path / "report.html"
+    figures = write_run_report(published, out, EARLIER)
+    quarantine = parse(out)["quarantine"]
+    assert f"these are those of {D}, not of {EARLIER}" in quarantine["text"]
+    assert quarantine["tables"][0][0] == ["flag", f"contacts on {D}"]
+    assert not any(key.startswith("flagged_") for key in figures)

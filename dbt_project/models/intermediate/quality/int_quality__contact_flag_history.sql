@@ -11,10 +11,11 @@
 
 -- The contact quality flags of every score date, one row per contact x flag
 -- x date, kept the way lead_score_history keeps scores: scoring a date
--- replaces that date's rows and only those. contact_quality_flags reads the
--- latest date from here (so a backfill of an earlier date does not replace
--- the current flags) and dates each flag from the first date of its
--- current unbroken run of dates. Like scores, a date holds only the contacts
+-- replaces that date's rows and only those. contact_quality_flags shows the
+-- latest scored date's rows from here (so a backfill of an earlier date does
+-- not replace the current flags) and dates each flag from the first date of
+-- its current unbroken run of scored dates (int_quality__flag_score_dates
+-- lists them, flagless dates included). Like scores, a date holds only the contacts
 -- created on or before it (SPEC section 4): a backfill does not date a flag
 -- before its contact existed.
 

@@ -3,11 +3,11 @@
 -- lead_scores shows: a backfill of an earlier date leaves this table as it
 -- was). A contact listed here is quarantined in lead_scores.
 --
--- flagged_at is the first date of the flag's current unbroken run of score
+-- flagged_at is the first date of the flag's current unbroken run of scored
 -- dates: a flag raised on 03-02 and still there on 03-31 says 03-02; one
--- cleared on 03-10 and raised again on 03-20 says 03-20. The dates are those
--- the flag history holds plus D, so a date on which no contact at all was
--- flagged does not break a run (the ranking below cannot see it).
+-- cleared on 03-10 and raised again on 03-20 says 03-20. The scored dates
+-- come from int_quality__flag_score_dates, which holds dates without any
+-- flag too.
 --
 -- Each CTE reads the flag history itself: DuckDB materializes a CTE that is
 -- referenced twice, and the history grows by a date every run.
@@ -16,12 +16,8 @@ with
 
 recorded_dates as (
 
-    select distinct score_date
-    from {{ ref('int_quality__contact_flag_history') }}
-
-    union
-
-    select {{ score_date() }} as score_date
+    select score_date
+    from {{ ref('int_quality__flag_score_dates') }}
 
 ),
 

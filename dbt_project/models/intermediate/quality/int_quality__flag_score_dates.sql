@@ -1,0 +1,19 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'delete+insert'),
+        partition_by=(['score_date'] if target.type == 'spark' else none),
+        unique_key='score_date',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ clear_score_date() }}",
+    )
+}}
+
+-- Every score date the contact flags were evaluated for, one row per date,
+-- whether or not any contact was flagged on it. A date without flags leaves
+-- no row in int_quality__contact_flag_history; contact_quality_flags needs
+-- it all the same, to know the latest date and to see a flag's run broken
+-- by a date on which it was not raised.
+-- depends_on: {{ ref('int_quality__contact_flag_history') }}
+
+select {{ score_date() }} as score_date
