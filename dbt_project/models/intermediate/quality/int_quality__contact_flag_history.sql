@@ -15,9 +15,9 @@
 -- latest scored date's rows from here (so a backfill of an earlier date does
 -- not replace the current flags) and dates each flag from the first date of
 -- its current unbroken run of scored dates (int_quality__flag_score_dates
--- lists them, flagless dates included). Like scores, a date holds only the contacts
--- created on or before it (SPEC section 4): a backfill does not date a flag
--- before its contact existed.
+-- lists them, flagless dates included). Like scores, a date holds only the
+-- contacts created on or before it (SPEC section 4): a backfill does not
+-- date a flag before its contact existed.
 
 with
 

@@ -1,7 +1,7 @@
 -- The published contact quality flags (SPEC section 6): one row per contact x
--- flag, as of the latest score date in the flag history (the date
--- lead_scores shows: a backfill of an earlier date leaves this table as it
--- was). A contact listed here is quarantined in lead_scores.
+-- flag, as of the latest scored date (int_quality__flag_score_dates; the
+-- date lead_scores shows: a backfill of an earlier date leaves this table as
+-- it was). A contact listed here is quarantined in lead_scores.
 --
 -- flagged_at is the first date of the flag's current unbroken run of scored
 -- dates: a flag raised on 03-02 and still there on 03-31 says 03-02; one
