@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'delete+insert'),
-        partition_by=(['score_date'] if target.type == 'spark' else none),
-        unique_key='score_date',
-        on_schema_change='append_new_columns',
-        pre_hook="{{ clear_score_date() }}",
-    )
-}}
+{{ config(**by_score_date_config(pre_hook="{{ clear_score_date() }}")) }}
 
 -- The contact quality flags of every score date, one row per contact x flag
 -- x date, kept the way lead_score_history keeps scores: scoring a date

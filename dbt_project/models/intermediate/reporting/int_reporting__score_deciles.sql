@@ -1,14 +1,7 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'delete+insert'),
-        partition_by=(['score_date'] if target.type == 'spark' else none),
-        unique_key='score_date',
-        on_schema_change='append_new_columns',
-        pre_hook="{{ clear_score_date(ref('lead_score_history')) }}",
-        post_hook="{{ drop_dates_not_in(ref('lead_score_history')) }}",
-    )
-}}
+{{ config(**by_score_date_config(
+    pre_hook="{{ clear_score_date(ref('lead_score_history')) }}",
+    post_hook="{{ drop_dates_not_in(ref('lead_score_history')) }}",
+)) }}
 
 -- The fixed part of the score_performance cohort: one row per contact x model
 -- x score date of lead_score_history, with the contact's score decile among

@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'delete+insert'),
-        partition_by=(['score_date'] if target.type == 'spark' else none),
-        unique_key='score_date',
-        on_schema_change='append_new_columns',
-        pre_hook="{{ clear_score_date(ref('lead_score_history')) }}",
-    )
-}}
+{{ config(**by_score_date_config(pre_hook="{{ clear_score_date(ref('lead_score_history')) }}")) }}
 
 {#- How many of an account's most engaged contacts add up to its engagement
     (dbt var account_top_contacts, default 3). -#}

@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'delete+insert'),
-        partition_by=(['score_date'] if target.type == 'spark' else none),
-        unique_key='score_date',
-        on_schema_change='append_new_columns',
-        pre_hook="{{ clear_score_date() }}",
-    )
-}}
+{{ config(**by_score_date_config(pre_hook="{{ clear_score_date() }}")) }}
 
 -- Every score ever published, one row per contact x model x score date.
 -- Re-scoring a date replaces all the rows of that date (and only those), so

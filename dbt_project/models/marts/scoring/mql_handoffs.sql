@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'delete+insert'),
-        partition_by=(['score_date'] if target.type == 'spark' else none),
-        unique_key='score_date',
-        on_schema_change='append_new_columns',
-        pre_hook="{{ clear_score_date(ref('lead_score_history')) }}",
-    )
-}}
+{{ config(**by_score_date_config(pre_hook="{{ clear_score_date(ref('lead_score_history')) }}")) }}
 
 -- The contacts to hand to sales: one row per contact x model x score date on
 -- which its stage became `mql`, i.e. it is `mql` on that date and was not
