@@ -1,7 +1,9 @@
-"""A bad rulebook edit: the run fails before anything is published, and the
-summary names the seed file, its row and column (orchestration/dbt_failures.py).
+"""Rulebook edits. A bad one: the run fails before anything is published, and
+the summary names the seed file, its row and column (orchestration/dbt_failures.py).
+A good one applies to the dates scored after it, and a backfill restates the
+past under it (README, "A rulebook change applies to the dates scored after it").
 
-The rulebook is the repository's seeds/ folder, so the run under test uses a
+The rulebook is the repository's seeds/ folder, so the runs under test use a
 copy of the project (code, dbt project, seeds, suites) in tmp_path with the
 edits applied; the repository's own seeds are never touched.
 """
@@ -54,6 +56,30 @@ def _edit_seed(seeds: Path, name: str, match: dict[str, str], changes: dict[str,
     return number
 
 
+def _leadscore(project: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`leadscore <args>` from the copied project, on the landing folder and
+    warehouse under tmp_path (published file: tmp_path/published/published.duckdb)."""
+    (tmp_path / "dagster_home").mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(project),
+        "LEADSCORE_LANDING_DIR": str(tmp_path / "landing"),
+        "LEADSCORE_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
+        "LEADSCORE_PUBLISH_PATH": str(tmp_path / "published" / "published.duckdb"),
+        "LEADSCORE_EXPORT_DIR": str(tmp_path / "published" / "parquet"),
+        "LEADSCORE_AUDIT_DIR": str(tmp_path / "audit"),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def test_bad_rulebook_values_name_the_seed_row_and_column(tmp_path: Path) -> None:
     project = _copy_project(tmp_path / "project")
     seeds = project / "seeds"
@@ -75,28 +101,9 @@ def test_bad_rulebook_values_name_the_seed_row_and_column(tmp_path: Path) -> Non
         seeds, "thresholds", {k: blank[k] for k in ("model_id", "segment")}, {"warm_at": ""}
     )
 
-    landing = tmp_path / "landing"
-    generate(landing, contacts=300, seed=7, end_date=dt.date(2026, 3, 31))
+    generate(tmp_path / "landing", contacts=300, seed=7, end_date=dt.date(2026, 3, 31))
+    run = _leadscore(project, tmp_path, "run", "--date", SCORE_DATE)
     publish = tmp_path / "published" / "published.duckdb"
-    (tmp_path / "dagster_home").mkdir()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(project),
-        "LEADSCORE_LANDING_DIR": str(landing),
-        "LEADSCORE_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
-        "LEADSCORE_PUBLISH_PATH": str(publish),
-        "LEADSCORE_EXPORT_DIR": str(tmp_path / "published" / "parquet"),
-        "LEADSCORE_AUDIT_DIR": str(tmp_path / "audit"),
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-    }
-    run = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "run", "--date", SCORE_DATE],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
     err = run.stderr
     assert run.returncode == 1, run.stdout[-3000:] + err[-3000:]
     assert "FAILED" in err and "the published tables were left untouched" in err
@@ -115,6 +122,101 @@ def test_bad_rulebook_values_name_the_seed_row_and_column(tmp_path: Path) -> Non
         f"e.g. seeds/thresholds.csv row {blank_row}, column warm_at: null"
     ) in err
     assert not publish.exists()
+
+
+def _published(tmp_path: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(tmp_path / "published" / "published.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _mql(tmp_path: Path, date: str) -> set[tuple[str, str]]:
+    return set(
+        _published(
+            tmp_path,
+            "select contact_id, model_id from lead_score_history "
+            f"where score_date = '{date}' and stage = 'mql'",
+        )
+    )
+
+
+def _handoffs(tmp_path: Path, date: str) -> set[tuple[str, str]]:
+    return set(
+        _published(
+            tmp_path, f"select contact_id, model_id from mql_handoffs where score_date = '{date}'"
+        )
+    )
+
+
+def test_a_rulebook_change_applies_to_later_dates_and_a_backfill_restates_the_past(
+    tmp_path: Path,
+) -> None:
+    project = _copy_project(tmp_path / "project")
+    thresholds_csv = project / "seeds" / "thresholds.csv"
+    with thresholds_csv.open(newline="") as handle:
+        old = {(r["model_id"], r["segment"]): r for r in csv.DictReader(handle)}
+    generate(tmp_path / "landing", contacts=300, seed=7, end_date=dt.date(2026, 3, 31))
+    d1, d2 = "2026-03-30", "2026-03-31"
+
+    def run(*args: str) -> None:
+        result = _leadscore(project, tmp_path, *args)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    def mql_at_by_date() -> dict[str, set[float]]:
+        rows = _published(
+            tmp_path,
+            "select cast(score_date as varchar), mql_at from lead_score_history group by all",
+        )
+        by_date: dict[str, set[float]] = {}
+        for date, mql_at in rows:
+            by_date.setdefault(date, set()).add(float(mql_at))
+        return by_date
+
+    old_mql_at = {float(r["mql_at"]) for r in old.values()}
+    run("run", "--date", d1)
+    mql_d1_before = _mql(tmp_path, d1)
+
+    # The analyst lowers every threshold to a quarter (an edit of the CSV the
+    # run picks up: it re-parses the project when a seed is newer).
+    for key in old:
+        _edit_seed(
+            project / "seeds",
+            "thresholds",
+            {"model_id": key[0], "segment": key[1]},
+            {
+                "warm_at": str(float(old[key]["warm_at"]) / 4),
+                "mql_at": str(float(old[key]["mql_at"]) / 4),
+            },
+        )
+    new_mql_at = {float(r["mql_at"]) / 4 for r in old.values()}
+    run("run", "--date", d2)
+
+    # D2 is scored under the new rulebook; D1's history keeps the old one.
+    by_date = mql_at_by_date()
+    assert by_date[d1] <= old_mql_at and by_date[d2] <= new_mql_at, by_date
+    assert {
+        float(v) for (v,) in _published(tmp_path, "select distinct mql_at from lead_scores")
+    } <= (new_mql_at)
+    assert _mql(tmp_path, d1) == mql_d1_before
+    handoffs_d2_before = _handoffs(tmp_path, d2)
+    assert handoffs_d2_before == _mql(tmp_path, d2) - mql_d1_before
+
+    # Backfilling D1 restates it under the new rulebook, and D2's hand-offs,
+    # which compare with D1, follow.
+    run("backfill", "--start", d1, "--end", d1)
+    by_date = mql_at_by_date()
+    assert by_date[d1] <= new_mql_at and by_date[d2] <= new_mql_at, by_date
+    mql_d1_after = _mql(tmp_path, d1)
+    assert mql_d1_after > mql_d1_before  # lower thresholds: more MQLs, the old ones among them
+    assert _handoffs(tmp_path, d1) == mql_d1_after  # the first scored date hands off every mql
+    assert _handoffs(tmp_path, d2) == _mql(tmp_path, d2) - mql_d1_after
+    assert _handoffs(tmp_path, d2) < handoffs_d2_before
+    # lead_scores still shows the latest date, D2, under the new rulebook.
+    assert _published(tmp_path, "select distinct cast(score_date as varchar) from lead_scores") == [
+        (d2,)
+    ]
 
 
 def test_rows_are_traced_to_the_csv_whatever_their_types(tmp_path: Path) -> None:
