@@ -603,9 +603,11 @@ def export_project_outputs(
                 "intermediate.int_quality__contact_flags",
                 "select distinct contact_id from {t}",
             ),
+            # the bot flags that apply on D (a burst across midnight applies from the next day)
             "activity_flags": (
                 "intermediate.int_quality__activity_flags",
-                "select distinct activity_id from {t}",
+                "select distinct activity_id from {t} "
+                f"where applies_from_date <= date '{score_date}'",
             ),
             "duplicates": ("intermediate.int_crm__contact_duplicates", "select * from {t}"),
             "contact_flag_reasons": (

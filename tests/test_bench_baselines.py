@@ -221,7 +221,8 @@ def test_baselines_agree_with_the_project(landing: Path, tmp_path: Path):
         f"to '{flags}/contact_flags.parquet' (format parquet)"
     )
     con.execute(
-        "copy (select distinct activity_id from intermediate.int_quality__activity_flags) "
+        "copy (select distinct activity_id from intermediate.int_quality__activity_flags "
+        f"where applies_from_date <= date '{SCORE_DATE}') "
         f"to '{flags}/activity_flags.parquet' (format parquet)"
     )
     con.close()

@@ -113,7 +113,24 @@ ACTIVITIES: dict[str, tuple[str, str, str, str, str, str, bool]] = {
     "A20": ("C28", "email_click", "K3", "https://v.io/1", CHROME, "2026-03-05T08:00:00.900Z", True),
     "A21": ("C28", "email_click", "K3", "https://v.io/2", CHROME, "2026-03-05T08:00:01.000Z", True),
     "A22": ("C28", "email_click", "K3", "https://v.io/3", CHROME, "2026-03-05T08:00:01.100Z", True),
+    # a burst across midnight: complete only on 03-06, so A23 counts on 03-05
+    "A23": ("C29", "email_click", "K3", "https://v.io/1", CHROME, "2026-03-05T23:59:59.800Z", True),
+    "A24": ("C29", "email_click", "K3", "https://v.io/2", CHROME, "2026-03-06T00:00:00.100Z", True),
+    "A25": ("C29", "email_click", "K3", "https://v.io/3", CHROME, "2026-03-06T00:00:00.300Z", True),
+    # a burst complete before midnight, continued after it: flagged on its own day
+    "A26": ("C30", "email_click", "K3", "https://v.io/1", CHROME, "2026-03-05T23:59:59.100Z", True),
+    "A27": ("C30", "email_click", "K3", "https://v.io/2", CHROME, "2026-03-05T23:59:59.400Z", True),
+    "A28": ("C30", "email_click", "K3", "https://v.io/3", CHROME, "2026-03-05T23:59:59.900Z", True),
+    "A29": ("C30", "email_click", "K3", "https://v.io/4", CHROME, "2026-03-06T00:00:00.050Z", True),
+    # across midnight too, but 4.9 s after its send: click_after_send flags it on its day
+    "A34": ("C31", "email_send", "K4", "", "", "2026-03-05T23:59:55Z", False),
+    "A35": ("C31", "email_click", "K4", "https://v.io/1", CHROME, "2026-03-05T23:59:59.900Z", True),
+    "A36": ("C31", "email_click", "K4", "https://v.io/2", CHROME, "2026-03-06T00:00:00.200Z", True),
+    "A37": ("C31", "email_click", "K4", "https://v.io/3", CHROME, "2026-03-06T00:00:00.400Z", True),
 }  # fmt: skip
+
+# bot flags that apply only from the day after the activity (applies_from_date)
+FLAGGED_FROM_NEXT_DAY = {"A23"}
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
@@ -234,12 +251,43 @@ def test_bot_heuristics(built: Settings):
     assert flagged["A10"] == "scanner_user_agent: barracuda (Barracuda Sentinel (EE))"
     assert flagged["A13"] == "click_burst: 3 different urls within 1.0 s (threshold 3 urls)"
     assert flagged["A20"] == flagged["A22"] == flagged["A13"]
+    assert flagged["A35"] == (
+        "click_after_send: email_click 4.9 s after the email_send of campaign K4 "
+        "(threshold 10.0 s); click_burst: 3 different urls within 1.0 s (threshold 3 urls)"
+    )
+    # SPEC 4 scores D from the activities known at the end of D: a flag applies
+    # from the activity's own date, or from the next day when only the next
+    # day's clicks complete its burst.
+    applies_from = dict(
+        rows(
+            built,
+            "select activity_id, cast(applies_from_date as varchar) "
+            "from intermediate.int_quality__activity_flags",
+        )
+    )
+    assert applies_from == {
+        aid: str(
+            dt.date.fromisoformat(ACTIVITIES[aid][5][:10])
+            + dt.timedelta(days=1 if aid in FLAGGED_FROM_NEXT_DAY else 0)
+        )
+        for aid in flagged
+    }
     assert rows(built, "select distinct flag from intermediate.int_quality__activity_flags") == [
         ("bot_activity",)
     ]
     # Published for BI: the same rows, without the bookkeeping columns.
     assert dict(rows(built, "select activity_id, detail from marts.activity_quality_flags")) == (
         flagged
+    )
+    assert (
+        dict(
+            rows(
+                built,
+                "select activity_id, cast(applies_from_date as varchar) "
+                "from marts.activity_quality_flags",
+            )
+        )
+        == applies_from
     )
     assert rows(
         built,
@@ -271,6 +319,7 @@ def test_published_mart_honours_its_contract(built: Settings):
         ("contact_id", "VARCHAR"),
         ("flag", "VARCHAR"),
         ("detail", "VARCHAR"),
+        ("applies_from_date", "DATE"),
     ]
 
 
@@ -361,7 +410,7 @@ def test_precision_and_recall_on_demo_data(tmp_path: Path):
 def flag_rows(settings: Settings) -> list[tuple]:
     return rows(
         settings,
-        "select activity_id, contact_id, flag, detail "
+        "select activity_id, contact_id, flag, detail, applies_from_date "
         "from intermediate.int_quality__activity_flags order by activity_id",
     )
 
@@ -380,7 +429,8 @@ def test_bot_flags_reevaluate_only_contacts_with_new_activities(tmp_path: Path):
     build = ("build", "--select", *QUALITY_MODELS, "--vars", f"{{score_date: {SCORE_DATE}}}")
     dbt_command(settings, *build)
     before = dict((r[0], r[3]) for r in flag_rows(settings))
-    assert {"A02", "A12", "A13", "A14", "A09", "A10", "A20", "A21", "A22"} == set(before)
+    bots = {aid for aid, row in ACTIVITIES.items() if row[-1]}
+    assert set(before) == bots
 
     # A marker on an untouched contact's row shows whether rows are reused.
     con = connect(settings.warehouse_path)
@@ -408,7 +458,7 @@ def test_bot_flags_reevaluate_only_contacts_with_new_activities(tmp_path: Path):
     dbt_command(settings, *build)
     incremental = flag_rows(settings)
     flagged = dict((r[0], r[3]) for r in incremental)
-    assert set(flagged) == {"A02", "A07", "A09", "A10", "A20", "A21", "A22"}
+    assert set(flagged) == bots - {"A12", "A13", "A14"} | {"A07"}
     assert flagged["A07"].startswith("click_after_send: email_click 2.0 s after")
     assert flagged["A09"] == "kept"  # C23 had no new activity: its rows were reused
 

@@ -9,6 +9,11 @@
 -- only, in one pass: DuckDB compiles a constant pattern once, a pattern from a
 -- joined column once per row.
 --
+-- applies_from_date: SPEC section 4 scores D from the activities known at the
+-- end of D. Only a click burst can rest on later activities: a burst across
+-- midnight is complete only the next day, so the click before midnight is
+-- scored on its own day and left out from the next day on.
+--
 -- Every heuristic looks only at one contact's own activities, so a contact's
 -- flags change only when that contact gets new activities. The table keeps
 -- the rows of every other contact from its previous build and re-evaluates
@@ -61,12 +66,14 @@
     {#- Spark (non-Delta) drops the table before re-creating it: no reuse there. -#}
     {%- if existing is not none and not flags.FULL_REFRESH and adapter.type() != 'spark' -%}
         {%- set existing_columns = adapter.get_columns_in_relation(existing) | map(attribute='name') | map('lower') | list -%}
-        {%- if '_loaded_through' in existing_columns and '_rules_hash' in existing_columns -%}
+        {%- if '_loaded_through' in existing_columns and '_rules_hash' in existing_columns
+            and 'applies_from_date' in existing_columns -%}
             {%- set previous = existing -%}
         {%- endif -%}
     {%- endif -%}
 {%- endif -%}
 {%- set rules_hash = local_md5(rules_text | join('\n')) %}
+{%- set micros_per_day = 86400000000 %}
 
 with
 
@@ -93,6 +100,7 @@ previous_rows as (
         contact_id,
         flag,
         detail,
+        applies_from_date,
         _loaded_through,
         _rules_hash
     from {{ previous }}
@@ -130,7 +138,8 @@ kept_rows as (
         previous_rows.activity_id,
         previous_rows.contact_id,
         previous_rows.flag,
-        previous_rows.detail
+        previous_rows.detail,
+        previous_rows.applies_from_date
     from previous_rows
     cross join previous_build
     -- an anti join: unlike `not in`, never empty because of a null
@@ -257,7 +266,10 @@ click_after_send as (
             ) as {{ dbt.type_string() }}
         )
         || ' s after the email_send of campaign ' || clicks_with_last_send.campaign_id
-        || ' (threshold ' || cast(thresholds.click_after_send_max_seconds as {{ dbt.type_string() }}) || ' s)' as detail
+        || ' (threshold ' || cast(thresholds.click_after_send_max_seconds as {{ dbt.type_string() }})
+        || ' s)' as detail,
+        -- the send is at or before the click: known on the click's day
+        cast(clicks_with_last_send.occurred_at as date) as applies_from_date
     from clicks_with_last_send
     cross join thresholds
 
@@ -266,12 +278,13 @@ click_after_send as (
 -- heuristic click_burst: many different urls clicked by one contact within
 -- one window of burst_window_seconds, wherever it starts (a sliding window
 -- over the microsecond timestamps, half-open: [t, t + window))
-burst_candidates as (
+burst_candidates as {{ cte_inlined() }} (
 
     select
         activities.activity_id,
         activities.contact_id,
         activities.url,
+        cast(activities.occurred_at as date) as activity_date,
         {{ epoch_micros('activities.occurred_at') }} as occurred_us
     from activities
     where
@@ -290,6 +303,7 @@ burst_windows as (
     select
         activity_id,
         contact_id,
+        activity_date,
         occurred_us,
         {{ window_count_distinct(
             'url',
@@ -307,6 +321,7 @@ burst_members as (
     select
         activity_id,
         contact_id,
+        activity_date,
         max(distinct_url_count) over (
             partition by contact_id
             order by occurred_us
@@ -324,10 +339,107 @@ click_burst as (
         'click_burst: ' || cast(burst_members.burst_url_count as {{ dbt.type_string() }})
         || ' different urls within ' || cast(thresholds.burst_window_seconds as {{ dbt.type_string() }})
         || ' s (threshold ' || cast(cast(thresholds.burst_min_distinct_urls as bigint) as {{ dbt.type_string() }})
-        || ' urls)' as detail
+        || ' urls)' as detail,
+        burst_members.activity_date
     from burst_members
     cross join thresholds
     where burst_members.burst_url_count >= thresholds.burst_min_distinct_urls
+
+),
+
+-- A burst member within one window of its day's end may owe its flag to
+-- clicks of the next day. For these few clicks only, the windows that hold
+-- them are counted again without the clicks of later days; when no window
+-- then reaches the threshold, the flag applies from the next day on. Those
+-- windows and their clicks all lie within two windows of the day's end.
+near_midnight_clicks as (
+
+    select
+        activity_id,
+        contact_id,
+        url,
+        occurred_us,
+        -- the next midnight (UTC), in epoch microseconds
+        (floor(occurred_us / {{ micros_per_day }}) + 1) * {{ micros_per_day }} as day_end_us
+    from burst_candidates
+    where
+        occurred_us + {{ 2 * burst_window['us'] }}
+        > (floor(occurred_us / {{ micros_per_day }}) + 1) * {{ micros_per_day }}
+
+),
+
+late_burst_members as (
+
+    select
+        near_midnight_clicks.activity_id,
+        near_midnight_clicks.contact_id,
+        near_midnight_clicks.occurred_us,
+        near_midnight_clicks.day_end_us
+    from near_midnight_clicks
+    inner join click_burst
+        on near_midnight_clicks.activity_id = click_burst.activity_id
+    where near_midnight_clicks.occurred_us + {{ burst_window['us'] }} > near_midnight_clicks.day_end_us
+
+),
+
+-- the windows holding a late member: those starting at most a window earlier
+late_window_starts as (
+
+    select
+        late_burst_members.activity_id,
+        late_burst_members.contact_id,
+        late_burst_members.day_end_us,
+        near_midnight_clicks.occurred_us as start_us
+    from late_burst_members
+    inner join near_midnight_clicks
+        on
+            late_burst_members.contact_id = near_midnight_clicks.contact_id
+            and late_burst_members.occurred_us - {{ burst_window['us'] }} < near_midnight_clicks.occurred_us
+            and late_burst_members.occurred_us >= near_midnight_clicks.occurred_us
+
+),
+
+late_window_counts as (
+
+    select
+        late_window_starts.activity_id,
+        late_window_starts.start_us,
+        count(distinct near_midnight_clicks.url) as distinct_url_count
+    from late_window_starts
+    inner join near_midnight_clicks
+        on
+            late_window_starts.contact_id = near_midnight_clicks.contact_id
+            and late_window_starts.start_us <= near_midnight_clicks.occurred_us
+            and late_window_starts.start_us + {{ burst_window['us'] }} > near_midnight_clicks.occurred_us
+            and late_window_starts.day_end_us > near_midnight_clicks.occurred_us
+    group by late_window_starts.activity_id, late_window_starts.start_us
+
+),
+
+bursts_complete_next_day as (
+
+    select late_window_counts.activity_id
+    from late_window_counts
+    cross join thresholds
+    group by late_window_counts.activity_id, thresholds.burst_min_distinct_urls
+    having max(late_window_counts.distinct_url_count) < thresholds.burst_min_distinct_urls
+
+),
+
+click_burst_dated as (
+
+    select
+        click_burst.activity_id,
+        click_burst.contact_id,
+        click_burst.detail,
+        case
+            when bursts_complete_next_day.activity_id is not null
+                then cast({{ dbt.dateadd('day', 1, 'click_burst.activity_date') }} as date)
+            else click_burst.activity_date
+        end as applies_from_date
+    from click_burst
+    left join bursts_complete_next_day
+        on click_burst.activity_id = bursts_complete_next_day.activity_id
 
 ),
 
@@ -376,7 +488,8 @@ scanner_user_agent as (
         activities.activity_id,
         activities.contact_id,
         'scanner_user_agent: ' || scanner_user_agents.pattern_id
-        || ' (' || activities.user_agent || ')' as detail
+        || ' (' || activities.user_agent || ')' as detail,
+        cast(activities.occurred_at as date) as applies_from_date
     from activities
     inner join scanner_user_agents
         on activities.user_agent = scanner_user_agents.user_agent
@@ -387,7 +500,7 @@ all_hits as (
 
     select * from click_after_send
     union all
-    select * from click_burst
+    select * from click_burst_dated
     union all
     select * from scanner_user_agent
 
@@ -398,7 +511,8 @@ distinct_hits as (
     select distinct
         activity_id,
         contact_id,
-        detail
+        detail,
+        applies_from_date
     from all_hits
 
 ),
@@ -410,7 +524,9 @@ evaluated_rows as (
         activity_id,
         contact_id,
         cast('bot_activity' as {{ dbt.type_string() }}) as flag,
-        cast({{ dbt.listagg('detail', "'; '", 'order by detail') }} as {{ dbt.type_string() }}) as detail
+        cast({{ dbt.listagg('detail', "'; '", 'order by detail') }} as {{ dbt.type_string() }}) as detail,
+        -- the earliest date some heuristic's evidence is complete
+        min(applies_from_date) as applies_from_date
     from distinct_hits
     group by activity_id, contact_id
 
@@ -431,6 +547,7 @@ select
     final.contact_id,
     final.flag,
     final.detail,
+    cast(final.applies_from_date as date) as applies_from_date,
     -- the build's bookkeeping: the last load it has seen and its rules
     (select coalesce(max(all_activities._load_id), -1) from all_activities) as _loaded_through,
     cast('{{ rules_hash }}' as {{ dbt.type_string() }}) as _rules_hash

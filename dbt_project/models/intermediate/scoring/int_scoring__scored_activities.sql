@@ -1,6 +1,6 @@
 -- The activities that count for scoring on D, one row per activity,
 -- attributed to the canonical contact, with its age in days. Excluded: activities flagged by the quality gate
--- (bot_activity), activities at or after D + 1 day (00:00 UTC), and
+-- (bot_activity) by D, activities at or after D + 1 day (00:00 UTC), and
 -- activities of contacts not known on D (unknown to the CRM, or created after
 -- D: SPEC section 4 scores the records known at the end of D, so a duplicate
 -- created later adds nothing to D's score). The activities of a duplicate
@@ -21,10 +21,13 @@ activities as (
 
 ),
 
+-- a flag resting on activities after D (a click burst across midnight) does
+-- not apply on D yet
 flagged_activities as (
 
     select distinct activity_id
     from {{ ref('int_quality__activity_flags') }}
+    where applies_from_date <= {{ score_date() }}
 
 ),
 

@@ -10,7 +10,8 @@ activity_flags as (
         activity_id,
         contact_id,
         flag,
-        detail
+        detail,
+        applies_from_date
     from {{ ref('int_quality__activity_flags') }}
 
 )
@@ -22,6 +23,9 @@ select
 
     -- strings
     cast(flag as {{ dbt.type_string() }}) as flag,
-    cast(detail as {{ dbt.type_string() }}) as detail
+    cast(detail as {{ dbt.type_string() }}) as detail,
+
+    -- dates
+    cast(applies_from_date as date) as applies_from_date
 
 from activity_flags
