@@ -254,13 +254,15 @@ def _fingerprint_and_check_utf8(path: Path, check_utf8: bool) -> str:
 
 
 def _csv_header(path: Path) -> list[str]:
-    with path.open("r", encoding="utf-8", newline="") as handle:
+    # utf-8-sig: a byte order mark (Excel, many CRM exports) is not part of the
+    # first name, quoted or not
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         try:
             header = next(reader)
         except StopIteration:
             raise LandingError(path, "no header row") from None
-    header = [name.strip().lstrip("\ufeff") for name in header]
+    header = [name.strip() for name in header]
     if len(set(header)) != len(header):
         dupes = sorted({name for name in header if header.count(name) > 1})
         raise LandingError(path, f"header repeats column(s) {dupes}", row=0)
@@ -323,7 +325,12 @@ def _parse_expression(column: str, data_type: str) -> str:
     text = f"nullif(trim(cast({q} as varchar)), '')"
     if data_type == TIMESTAMP:
         # ISO 8601; values without an offset are UTC (session TimeZone is UTC).
-        return f"cast(try_cast({text} as timestamptz) as timestamp)"
+        # An ISO timestamp starts with its year: DuckDB's cast also takes the
+        # words epoch, infinity and -infinity (1970, 9999, year 1), never data.
+        return (
+            f"case when left({text}, 1) between '0' and '9' "
+            f"then cast(try_cast({text} as timestamptz) as timestamp) end"
+        )
     if data_type == BIGINT:
         return f"try_cast(try_cast({text} as double) as bigint)"
     if data_type == DOUBLE:
@@ -480,6 +487,15 @@ def _stage_file(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, disp
     once, as text, into temp table `incoming_text`.
     """
     reader, columns, landed = _reader_sql(con, path)
+    reserved = [c for c in columns if c.lower() in METADATA_COLUMNS]
+    if reserved:
+        raise LandingError(
+            display,
+            f"column name {reserved[0]!r} is reserved: the raw tables record each row's "
+            f"origin in {list(METADATA_COLUMNS)}; rename it in the export",
+            row=0,
+            column=reserved[0],
+        )
     missing = [c for c in entity.required if c not in columns]
     if missing:
         raise LandingError(

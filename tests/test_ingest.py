@@ -213,6 +213,22 @@ BAD_FILES = [
         r"crm/contacts.csv: file is empty \(zero bytes\)",
         id="empty-file",
     ),
+    # DuckDB's cast takes these words (1970, 9999, year 1): never an ISO timestamp
+    *[
+        pytest.param(
+            "contacts.csv",
+            f"contact_id,email,created_at\nC8,a@b.io,2026-01-01\nC9,c@d.io,{word}\n",
+            rf"crm/contacts.csv, row 2, column 'created_at': value '{word}' is not an ISO 8601",
+            id=f"timestamp-word-{word}",
+        )
+        for word in ("epoch", "infinity", "-infinity")
+    ],
+    pytest.param(
+        "contacts.csv",
+        "contact_id,email,created_at,_source_file\nC8,a@b.io,2026-01-01,export-7\n",
+        r"crm/contacts.csv, row 0, column '_source_file': column name '_source_file' is reserved",
+        id="reserved-column-name",
+    ),
     pytest.param(
         "accounts.csv",
         "account_id,account_name,employee_count\nA1,Acme,many\n",
@@ -259,6 +275,39 @@ def test_missing_required_entity_and_ambiguous_files(settings: Settings, landing
             load_entity(con, landing, ENTITIES["crm_contacts"])
     finally:
         con.close()
+
+
+def test_a_reserved_column_name_rejects_only_its_file(settings: Settings, landing: Path):
+    """A column named like the load bookkeeping (any case) is one rejected file, not a
+    crashed load: the entity's other files still load."""
+    write(
+        landing / "marketing" / "activities_2026_02.csv",
+        "activity_id,contact_id,activity_type,occurred_at,_Load_Id\n"
+        "X9,C1,page_view,2026-02-01T10:00:00Z,7\n",
+    )
+    with pytest.raises(LoadFailed, match="column name '_Load_Id' is reserved"):
+        load_landing(settings)
+    assert query(settings, "select activity_id from raw.marketing_activities order by 1") == [
+        ("X1",),
+        ("X2",),
+    ]
+    assert query(settings, "select source_file, column_name from audit.rejected_files") == [
+        ("marketing/activities_2026_02.csv", "_Load_Id")
+    ]
+
+
+def test_csv_with_byte_order_mark_and_quoted_header_loads(settings: Settings, landing: Path):
+    """Excel and many CRM exports write a BOM and quote every header name."""
+    write(
+        landing / "crm" / "contacts.csv",
+        b'\xef\xbb\xbf"contact_id","email","created_at","account_id"\r\n'
+        b'"C1","ana@acme.io","2026-01-01","A1"\r\n'
+        b'"C2","bo@beta.com","2026-01-02","A2"\r\n',
+    )
+    load_landing(settings)
+    assert query(
+        settings, "select contact_id, email, account_id from raw.crm_contacts order by 1"
+    ) == [("C1", "ana@acme.io", "A1"), ("C2", "bo@beta.com", "A2")]
 
 
 def test_header_only_file_is_valid(settings: Settings, landing: Path):
