@@ -139,6 +139,8 @@ class RunOutcome:
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     rows_ingested: int = 0
+    #: The BI file was replaced by this run (a later step may still have failed).
+    published: bool = False
 
 
 def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False) -> RunOutcome:
@@ -153,6 +155,7 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
 
     from orchestration.definitions import DAILY_JOB_NAME, defs
     from orchestration.hooks import WEBHOOK_ENV, record_run_failure, root_cause
+    from orchestration.publish import BI_FILE_ASSET_PATH
 
     started = time.monotonic()
     job = defs.resolve_job_def(DAILY_JOB_NAME)
@@ -199,6 +202,8 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
             upserted = metadata.get("rows_upserted")
             if upserted is not None:
                 outcome.rows_ingested += int(upserted.value)
+            if event.asset_key.path == list(BI_FILE_ASSET_PATH):
+                outcome.published = True
     if not result.success and not outcome.failures:
         outcome.failures.append("the run failed; see `dagster dev` run history")
     return outcome
@@ -266,9 +271,13 @@ def _report(settings: Settings, outcome: RunOutcome) -> None:
             f"published to {settings.publish_path}"
         )
     else:
+        fate = (
+            f"the tables were published to {settings.publish_path}, then a later step failed"
+            if outcome.published
+            else "the published tables were left untouched"
+        )
         print(
-            f"leadscore: {outcome.score_date} FAILED after {outcome.seconds:.1f}s; "
-            "the published tables were left untouched:",
+            f"leadscore: {outcome.score_date} FAILED after {outcome.seconds:.1f}s; {fate}:",
             file=sys.stderr,
         )
         for failure in outcome.failures:

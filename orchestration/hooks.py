@@ -4,11 +4,13 @@ short message to it (Slack-compatible `{"text": ...}`).
 
 The record is one JSON line appended to `<LEADSCORE_AUDIT_DIR>/run_failures.jsonl`:
 run_id, job, partition (the score date), failed_at (UTC), the run's failure
-message and each failed step with its error (the innermost cause, as
-`leadscore run` prints it). A webhook that cannot be reached or answers with
-an error is logged and never fails the sensor: the record on disk is the
-source of truth. A record that cannot be written fails the sensor tick
-visibly (Dagster then retries the same failure on the next tick).
+message, each failed step with its error (the innermost cause, as
+`leadscore run` prints it) and whether the run had already replaced the BI
+file (`published`: only a step after the publish, the run report, failed).
+A webhook that cannot be reached or answers with an error is logged and
+never fails the sensor: the record on disk is the source of truth. A record
+that cannot be written fails the sensor tick visibly (Dagster then retries
+the same failure on the next tick).
 """
 
 import datetime as dt
@@ -30,6 +32,7 @@ from dagster import (
     run_failure_sensor,
 )
 
+from orchestration.publish import BI_FILE_ASSET_PATH
 from orchestration.resources import LeadscoreResource
 
 FAILURES_FILE = "run_failures.jsonl"
@@ -78,6 +81,10 @@ def failure_record(instance: DagsterInstance, run: DagsterRun) -> dict[str, Any]
                 "failed_at": _utc_iso(entry.timestamp),
             }
         )
+    published = any(
+        entry.dagster_event.asset_key.path == list(BI_FILE_ASSET_PATH)
+        for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+    )
     last_failure = failure_entries[-1] if failure_entries else None
     failed_at = last_failure.timestamp if last_failure else dt.datetime.now(dt.UTC).timestamp()
     return {
@@ -87,6 +94,8 @@ def failure_record(instance: DagsterInstance, run: DagsterRun) -> dict[str, Any]
         "failed_at": _utc_iso(failed_at),
         "message": last_failure.dagster_event.message if last_failure else None,
         "failed_steps": failed_steps,
+        # the BI file was replaced before a later step failed
+        "published": published,
     }
 
 
@@ -104,7 +113,11 @@ def alert_text(record: dict[str, Any]) -> str:
     lines = [
         f"leadscore: run of {record['job']} for score date {record['partition'] or '(none)'} "
         f"FAILED at {record['failed_at']} (run {record['run_id']}); "
-        "the published tables were left untouched."
+        + (
+            "the tables were published, then a later step failed."
+            if record.get("published")
+            else "the published tables were left untouched."
+        )
     ]
     steps = record["failed_steps"]
     for step in steps[:ALERT_MAX_STEPS]:

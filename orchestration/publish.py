@@ -60,6 +60,8 @@ BY_DATE_META = {"publish": "by_score_date"}
 FULL_ENV = "LEADSCORE_PUBLISH_FULL"
 #: Written into the export folder: which publish its files belong to.
 EXPORT_INFO = "_publish_info.json"
+#: The Dagster asset that runs publish() (orchestration/assets/publishing.py).
+BI_FILE_ASSET_PATH = ("published", "bi_file")
 
 
 class PublishRefused(Exception):

@@ -377,8 +377,10 @@ svg rect { fill: #3b7dd8; } svg .axis { stroke: #888; } svg text { font-size: 11
 def write_run_report(published_path: Path, out_path: Path, score_date: str) -> dict:
     """Write the HTML report of `score_date` from the published file; return its key figures.
 
-    Reads the file read-only (BI's view of the run). Raises ReportError when the
-    file has no lead_score_history or no scores for the date.
+    Reads the file read-only (BI's view of the run). A date the file was
+    published for with no scores (no contact created by then) gets a report
+    that says so. Raises ReportError when the file has no lead_score_history,
+    or no scores for a date it was not published for.
     """
     dt.date.fromisoformat(score_date)  # ValueError names a malformed date
     if not published_path.exists():
@@ -398,15 +400,24 @@ def write_run_report(published_path: Path, out_path: Path, score_date: str) -> d
             "from lead_score_history where score_date = cast(? as date)",
             [score_date],
         ).fetchone()
-        if scores == 0:
-            raise ReportError(f"{published_path} has no scores for {score_date}")
         page = _Page(figures={"contacts_scored": contacts, "scores": scores, "models": models})
-        _score_distribution(con, page, score_date)
-        _stage_counts(con, page, score_date)
-        _matrix(con, page, score_date)
-        _handoffs(con, page, score_date, tables)
-        _quarantine(con, page, score_date, tables)
-        _conversion(con, page, tables)
+        if scores == 0:
+            if not _published_for(con, tables, score_date):
+                raise ReportError(f"{published_path} has no scores for {score_date}")
+            page.section(
+                "no-scores",
+                "No contact scored",
+                f"<p>No contact was scored on {esc(score_date)}: the CRM holds no contact "
+                f"created on or before that date (SPEC section 4 scores the contacts known "
+                f"at the end of the date).</p>",
+            )
+        else:
+            _score_distribution(con, page, score_date)
+            _stage_counts(con, page, score_date)
+            _matrix(con, page, score_date)
+            _handoffs(con, page, score_date, tables)
+            _quarantine(con, page, score_date, tables)
+            _conversion(con, page, tables)
     finally:
         con.close()
 
@@ -425,6 +436,16 @@ def write_run_report(published_path: Path, out_path: Path, score_date: str) -> d
     )
     _write_atomically(out_path, document)
     return dict(page.figures)
+
+
+def _published_for(con: duckdb.DuckDBPyConnection, tables: set[str], score_date: str) -> bool:
+    """Whether the file was published by a run of `score_date` (publish's _publish_info)."""
+    if "_publish_info" not in tables:
+        return False
+    row = con.execute(
+        "select count(*) from _publish_info where score_date = cast(? as date)", [score_date]
+    ).fetchone()
+    return row[0] > 0
 
 
 def _write_atomically(path: Path, text: str) -> None:

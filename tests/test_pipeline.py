@@ -354,6 +354,46 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
         con.close()
 
 
+def test_a_landing_set_without_rows_publishes_empty_scores(
+    settings: Settings, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    """SPEC 2: a file with a header and no rows is valid. A date with no contact
+    yet publishes empty score tables and a report that says so; and should a step
+    after the publish fail, the summary says the tables were published."""
+    landing = settings.landing_dir
+    (landing / "crm").mkdir(parents=True)
+    (landing / "marketing").mkdir()
+    (landing / "crm" / "accounts.csv").write_text("account_id,account_name\n")
+    (landing / "crm" / "contacts.csv").write_text("contact_id,email,created_at\n")
+    (landing / "marketing" / "activities.csv").write_text(
+        "activity_id,contact_id,activity_type,occurred_at\n"
+    )
+    assert main(["run", "--date", "2026-03-01"]) == 0, capsys.readouterr().err
+    assert "2026-03-01 OK" in capsys.readouterr().out
+    assert published(settings, "select count(*) from lead_scores") == [(0,)]
+    report = settings.publish_path.parent / "reports" / "run_report_2026-03-01.html"
+    assert "No contact was scored on 2026-03-01" in report.read_text()
+
+    import orchestration.report
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full while writing the report")
+
+    monkeypatch.setattr(orchestration.report, "write_run_report", broken)
+    before = sha256(settings.publish_path)
+    assert main(["run", "--date", "2026-03-02"]) == 1
+    err = capsys.readouterr().err
+    assert "2026-03-02 FAILED after" in err
+    assert f"the tables were published to {settings.publish_path}, then a later step failed" in err
+    assert "left untouched" not in err
+    assert "disk full while writing the report" in err
+    assert sha256(settings.publish_path) != before
+    (record,) = [
+        line for line in (settings.audit_dir / "run_failures.jsonl").read_text().splitlines()
+    ]
+    assert '"published": true' in record
+
+
 def test_run_rejects_future_dates_and_bad_ranges(settings: Settings):
     tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
     assert main(["run", "--date", tomorrow]) == 2

@@ -246,6 +246,8 @@ def test_failure_record_names_run_partition_steps_and_errors(
     assert step["step"] == "failing_dbt_build"
     assert step["error"] == "dbt build failed: model marts.lead_scores: division by zero"
     assert dt.datetime.fromisoformat(written["failed_at"]).tzinfo is not None
+    assert written["published"] is False  # the build failed before the publish
+    assert "the published tables were left untouched." in alert_text(written)
 
     # A second failure is appended, never overwriting the first.
     record_run_failure(instance, failed_run(instance), settings.audit_dir, None, Log())
@@ -325,3 +327,6 @@ def test_alert_text_is_short_even_for_long_errors():
     assert len(lines) == 1 + 5 + 1
     assert lines[-1] == "- and 2 more failed steps"
     assert all(len(line) < 320 for line in lines[1:6])
+    assert lines[0].endswith("the published tables were left untouched.")
+    published = alert_text({**record, "published": True}).splitlines()[0]
+    assert published.endswith("the tables were published, then a later step failed.")

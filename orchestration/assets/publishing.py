@@ -10,7 +10,7 @@ from dagster import (
 )
 
 from orchestration.partitions import one_date_per_run, score_date_partitions
-from orchestration.publish import PublishRefused, publish
+from orchestration.publish import BI_FILE_ASSET_PATH, PublishRefused, publish
 from orchestration.resources import LeadscoreResource
 from orchestration.transform import leadscore_dbt_assets
 
@@ -20,7 +20,7 @@ DBT_KEYS = sorted(leadscore_dbt_assets.keys, key=lambda key: key.to_user_string(
 
 
 @asset(
-    key=AssetKey(["published", "bi_file"]),
+    key=AssetKey(list(BI_FILE_ASSET_PATH)),
     deps=DBT_KEYS,
     group_name="published",
     partitions_def=score_date_partitions,
