@@ -127,10 +127,24 @@ ACTIVITIES: dict[str, tuple[str, str, str, str, str, str, bool]] = {
     "A35": ("C31", "email_click", "K4", "https://v.io/1", CHROME, "2026-03-05T23:59:59.900Z", True),
     "A36": ("C31", "email_click", "K4", "https://v.io/2", CHROME, "2026-03-06T00:00:00.200Z", True),
     "A37": ("C31", "email_click", "K4", "https://v.io/3", CHROME, "2026-03-06T00:00:00.400Z", True),
+    # a burst that begins more than one window before midnight: complete on its day
+    "A38": ("C32", "email_click", "K3", "https://v.io/1", CHROME, "2026-03-05T23:59:58.500Z", True),
+    "A39": ("C32", "email_click", "K3", "https://v.io/2", CHROME, "2026-03-05T23:59:59.200Z", True),
+    "A40": ("C32", "email_click", "K3", "https://v.io/3", CHROME, "2026-03-05T23:59:59.400Z", True),
+    "A41": ("C32", "email_click", "K3", "https://v.io/4", CHROME, "2026-03-06T00:00:00.100Z", True),
+    # the third url at midnight exactly belongs to the next day
+    "A42": ("C22", "email_click", "K3", "https://v.io/1", CHROME, "2026-03-05T23:59:59.500Z", True),
+    "A43": ("C22", "email_click", "K3", "https://v.io/2", CHROME, "2026-03-05T23:59:59.900Z", True),
+    "A44": ("C22", "email_click", "K3", "https://v.io/3", CHROME, "2026-03-06T00:00:00Z", True),
+    # three clicks before midnight, but only two different urls
+    "A45": ("C24", "email_click", "K3", "https://v.io/1", CHROME, "2026-03-05T23:59:59.300Z", True),
+    "A46": ("C24", "email_click", "K3", "https://v.io/2", CHROME, "2026-03-05T23:59:59.500Z", True),
+    "A47": ("C24", "email_click", "K3", "https://v.io/2", CHROME, "2026-03-05T23:59:59.700Z", True),
+    "A48": ("C24", "email_click", "K3", "https://v.io/3", CHROME, "2026-03-06T00:00:00.200Z", True),
 }  # fmt: skip
 
 # bot flags that apply only from the day after the activity (applies_from_date)
-FLAGGED_FROM_NEXT_DAY = {"A23"}
+FLAGGED_FROM_NEXT_DAY = {"A23", "A42", "A43", "A45", "A46", "A47"}
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
@@ -471,6 +485,16 @@ def test_bot_flags_reevaluate_only_contacts_with_new_activities(tmp_path: Path):
         con.close()
     dbt_command(settings, *build)
     reevaluated = flag_rows(settings)
+    # A table from before applies_from_date is never reused (its rows lack the date).
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute(
+            "alter table intermediate.int_quality__activity_flags drop column applies_from_date"
+        )
+    finally:
+        con.close()
+    dbt_command(settings, *build)
+    assert flag_rows(settings) == reevaluated
     dbt_command(settings, *build, "--full-refresh")
     full = flag_rows(settings)
     assert reevaluated == full

@@ -101,6 +101,12 @@ def test_bad_rulebook_values_name_the_seed_row_and_column(tmp_path: Path) -> Non
         seeds, "thresholds", {k: blank[k] for k in ("model_id", "segment")}, {"warm_at": ""}
     )
 
+    # a burst window longer than a day: a burst across midnight would not be
+    # complete on the next day, the date its flag applies from
+    window_row = _edit_seed(
+        seeds, "quality_bot_thresholds", {"parameter": "burst_window_seconds"}, {"value": "90000"}
+    )
+
     generate(tmp_path / "landing", contacts=300, seed=7, end_date=dt.date(2026, 3, 31))
     run = _leadscore(project, tmp_path, "run", "--date", SCORE_DATE)
     publish = tmp_path / "published" / "published.duckdb"
@@ -121,6 +127,10 @@ def test_bad_rulebook_values_name_the_seed_row_and_column(tmp_path: Path) -> Non
         "check rulebook/thresholds:not_null_thresholds_warm_at failed: 1 failing row(s); "
         f"e.g. seeds/thresholds.csv row {blank_row}, column warm_at: null"
     ) in err
+    assert (
+        f"1 failing row(s); e.g. seeds/quality_bot_thresholds.csv row {window_row}, "
+        "parameter='burst_window_seconds', value=90000"
+    ) in err, err
     assert not publish.exists()
 
 

@@ -46,14 +46,15 @@
         {%- endfor -%}
         {%- set window_rows = run_query(
             "select value from " ~ ref('quality_bot_thresholds')
-            ~ " where parameter = 'burst_window_seconds' and value > 0"
+            ~ " where parameter = 'burst_window_seconds' and value > 0 and value <= 86400"
         ).rows -%}
         {%- if window_rows | length == 1 -%}
             {%- do burst_window.update({'us': (window_rows[0][0] * 1000000) | round | int}) -%}
         {#- `dbt run --empty` reads every ref as no rows: nothing runs then. -#}
         {%- elif run_query("select count(*) from " ~ ref('quality_bot_thresholds')).rows[0][0] > 0 -%}
             {{ exceptions.raise_compiler_error(
-                "seed quality_bot_thresholds needs one positive burst_window_seconds row"
+                "seed quality_bot_thresholds needs one burst_window_seconds row above 0 and at most "
+                ~ "86400 (one day: a burst across midnight is then complete the next day)"
             ) }}
         {%- endif -%}
         {%- for seed in ['quality_bot_thresholds', 'quality_bot_activity_types'] -%}

@@ -1,5 +1,6 @@
 -- The published bot-activity flags: one row per activity kept but not scored
--- (SPEC section 5), so BI can see what was discarded and why. A plain
+-- from its applies_from_date on (SPEC section 5), so BI can see what was
+-- discarded and why. A plain
 -- projection of int_quality__activity_flags without its bookkeeping columns.
 
 with
