@@ -354,12 +354,16 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
         con.close()
 
 
-def test_a_landing_set_without_rows_publishes_empty_scores(
-    settings: Settings, capsys, monkeypatch: pytest.MonkeyPatch
-):
+def test_a_landing_set_without_rows_publishes_empty_scores(settings: Settings, tmp_path: Path):
     """SPEC 2: a file with a header and no rows is valid. A date with no contact
     yet publishes empty score tables and a report that says so; and should a step
-    after the publish fail, the summary says the tables were published."""
+    after the publish fail, the summary says the tables were published.
+
+    Runs `leadscore` in its own process: Dagster's definitions read the
+    settings once per process, and this test's paths differ from the module's
+    other runs."""
+    import os
+
     landing = settings.landing_dir
     (landing / "crm").mkdir(parents=True)
     (landing / "marketing").mkdir()
@@ -368,29 +372,39 @@ def test_a_landing_set_without_rows_publishes_empty_scores(
     (landing / "marketing" / "activities.csv").write_text(
         "activity_id,contact_id,activity_type,occurred_at\n"
     )
-    assert main(["run", "--date", "2026-03-01"]) == 0, capsys.readouterr().err
-    assert "2026-03-01 OK" in capsys.readouterr().out
+    leadscore = Path(sys.executable).parent / "leadscore"
+
+    def run(date: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(leadscore), "run", "--quiet", "--date", date],
+            env={**os.environ, "LEADSCORE_SCHEDULE_ENABLED": "0"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    first = run("2026-03-01")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "2026-03-01 OK" in first.stdout
     assert published(settings, "select count(*) from lead_scores") == [(0,)]
-    report = settings.publish_path.parent / "reports" / "run_report_2026-03-01.html"
-    assert "No contact was scored on 2026-03-01" in report.read_text()
+    reports = settings.publish_path.parent / "reports"
+    assert (
+        "No contact was scored on 2026-03-01"
+        in (reports / "run_report_2026-03-01.html").read_text()
+    )
 
-    import orchestration.report
-
-    def broken(*args, **kwargs):
-        raise OSError("disk full while writing the report")
-
-    monkeypatch.setattr(orchestration.report, "write_run_report", broken)
+    # The report step, the one step after the publish, cannot write its folder.
+    (reports / "run_report_2026-03-02.html").mkdir()
     before = sha256(settings.publish_path)
-    assert main(["run", "--date", "2026-03-02"]) == 1
-    err = capsys.readouterr().err
+    second = run("2026-03-02")
+    assert second.returncode == 1, second.stdout[-3000:] + second.stderr[-3000:]
+    err = second.stderr
     assert "2026-03-02 FAILED after" in err
     assert f"the tables were published to {settings.publish_path}, then a later step failed" in err
     assert "left untouched" not in err
-    assert "disk full while writing the report" in err
+    assert "step published__run_report failed" in err
     assert sha256(settings.publish_path) != before
-    (record,) = [
-        line for line in (settings.audit_dir / "run_failures.jsonl").read_text().splitlines()
-    ]
+    (record,) = (settings.audit_dir / "run_failures.jsonl").read_text().splitlines()
     assert '"published": true' in record
 
 
