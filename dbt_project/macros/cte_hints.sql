@@ -14,3 +14,19 @@
 {#- Engines without the hint (Spark) inline CTEs by default. -#}
 {% macro default__cte_inlined() -%}
 {%- endmacro %}
+
+{#- `name as {{ cte_materialized() }} (select ...)`: a common table expression
+    the engine should compute once for its readers. For a small slice of a big
+    table that two readers join, writing the slice once beats scanning the
+    table twice. -#}
+{% macro cte_materialized() -%}
+    {{ return(adapter.dispatch('cte_materialized', 'leadscore')()) }}
+{%- endmacro %}
+
+{% macro duckdb__cte_materialized() -%}
+    materialized
+{%- endmacro %}
+
+{#- Spark has no hint: it inlines the CTE, and may reuse the shared scan. -#}
+{% macro default__cte_materialized() -%}
+{%- endmacro %}
