@@ -543,3 +543,51 @@ def test_parquet_column_that_cannot_be_decoded_rejects_the_file(settings: Settin
     assert query(
         settings, "select count(*) from raw._load_log where source_file like '%2026_02%'"
     ) == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("lines", "line", "why"),
+    [
+        # an unfinished object: DuckDB's own message names the next line
+        (
+            '{"contact_id": "C1"}\n{"contact_id": "C2"\n{"contact_id": "C3"}\n',
+            2,
+            "is not valid JSON",
+        ),
+        # the last line unfinished: DuckDB names the line after the file's end
+        ('{"contact_id": "C1"}\n\n{"contact_id": "C2"}\n{"contact_id":\n', 4, "is not valid JSON"),
+        # a line that is not an object: DuckDB reads the file as one `json` column
+        (
+            '{"contact_id": "C1"}\r\n  \n[1, 2]\n{"contact_id": "C2"}\n',
+            3,
+            "is an array, not a JSON object",
+        ),
+    ],
+)
+def test_bad_json_lines_name_the_line(
+    settings: Settings, landing: Path, lines: str, line: int, why: str
+):
+    (landing / "crm" / "contacts.csv").unlink()
+    write(landing / "crm" / "contacts.jsonl", "\ufeff" + lines)
+    with pytest.raises(
+        LoadFailed, match=rf"crm/contacts\.jsonl, row {line}: .*: line {line} {why}"
+    ):
+        load_landing(settings)
+    assert query(settings, "select source_file, source_row from audit.rejected_files") == [
+        ("crm/contacts.jsonl", line)
+    ]
+
+
+def test_bad_json_line_beyond_the_sampled_part_names_its_line(settings: Settings, landing: Path):
+    """Column detection reads only the start of a file: a bad line further on
+    fails the copy, and is still named by its line."""
+    good = "".join(
+        f'{{"contact_id": "C{i}", "email": "c{i}@acme.io", "created_at": "2026-01-01"}}\n'
+        for i in range(30_000)
+    )
+    write(landing / "crm" / "contacts.jsonl", good + '{"contact_id": "CX", oops}\n')
+    (landing / "crm" / "contacts.csv").unlink()
+    with pytest.raises(
+        LoadFailed, match=r"row 30001: not valid JSON lines .*: line 30001 is not valid JSON"
+    ):
+        load_landing(settings)
