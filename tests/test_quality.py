@@ -687,6 +687,65 @@ def test_unknown_activity_types_are_reported_but_never_block(settings: Settings)
     ), check.summary()
 
 
+def test_a_country_that_is_not_an_iso_code_warns_and_is_kept(settings: Settings, monkeypatch):
+    """SPEC section 2: country is ISO 3166-1 alpha-2. UK and Germany are not (GB, DE);
+    ' de ' is, as scoring reads it, and a blank country is no value."""
+    write_landing(settings.landing_dir, contacts=6)
+    write_csv(
+        settings.landing_dir / "crm" / "accounts.csv",
+        [
+            {"account_id": "A1", "account_name": "One", "country": "Deutschland"},
+            {"account_id": "A2", "account_name": "Two", "country": "gb"},
+            {"account_id": "A3", "account_name": "Three", "country": ""},
+        ],
+    )
+    countries = {1: "UK", 2: " de ", 3: "Germany", 4: "  ", 5: "UK", 6: "US"}
+    write_csv(
+        settings.landing_dir / "crm" / "contacts.csv",
+        [
+            {
+                "contact_id": f"C{i:03d}",
+                "email": f"person{i}@acme.com",
+                "created_at": "2026-01-01T09:00:00Z",
+                "account_id": f"A{1 + i % 3}",
+                "country": country,
+            }
+            for i, country in countries.items()
+        ],
+    )
+    load_landing(settings)
+    contacts = run(settings, "crm_contacts")
+    check = contacts["country_is_iso_3166_1_alpha_2"]
+    assert not check.success and not check.is_blocking
+    assert check.unexpected_count == 3
+    assert check.observed["top_unexpected_values"] == {"UK": 2, "Germany": 1}
+    assert check.failing_sample[0]["record_id"] == "C001"
+    assert check.summary().startswith(
+        "crm_contacts.country_is_iso_3166_1_alpha_2 WARNS: 3 failing row(s)"
+    ), check.summary()
+    # a warning never blocks: the other checks decide
+    assert all(o.success for name, o in contacts.items() if name != check.check_name)
+    accounts = run(settings, "crm_accounts")["country_is_iso_3166_1_alpha_2"]
+    assert accounts.observed["top_unexpected_values"] == {"Deutschland": 1}
+
+    # A new release of the code list re-judges every row: 'UK' becomes known.
+    log: list[str] = []
+    monkeypatch.setitem(
+        quality.VALUE_SET_PARAMETERS, "iso_3166_1_alpha_2", lambda: ("DE", "GB", "UK", "US")
+    )
+    con = connect(settings.warehouse_path)
+    try:
+        rerun = outcomes_by_name(
+            run_suite(con, "crm_contacts", run_id="r2", now=NOW, log=log.append)
+        )
+    finally:
+        con.close()
+    assert rerun["country_is_iso_3166_1_alpha_2"].observed["top_unexpected_values"] == {
+        "Germany": 1
+    }
+    assert any("country_is_iso_3166_1_alpha_2" in line and "full scan" in line for line in log)
+
+
 def test_the_duckdb_translation_agrees_with_great_expectations(settings: Settings, monkeypatch):
     """GX's own pandas engine, on the same small tables, reaches the same verdicts."""
     import great_expectations as gx
@@ -725,6 +784,7 @@ def test_the_duckdb_translation_agrees_with_great_expectations(settings: Setting
                 "known_contact_ids": [
                     r[0] for r in con.execute("select contact_id from raw.crm_contacts").fetchall()
                 ],
+                "iso_3166_1_alpha_2": list(quality.VALUE_SET_PARAMETERS["iso_3166_1_alpha_2"]()),
             }
             batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
             for expectation in load_suite(entity).expectations:
