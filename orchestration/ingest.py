@@ -307,7 +307,7 @@ def _reader_sql(
         if [tuple(row[:2]) for row in described] == [("json", "JSON")]:
             bad = _first_bad_json_line(con, path)
             if bad is not None:
-                raise _json_lines_error(con, path, None, bad)
+                raise _json_lines_error(con, path, None, bad=bad)
         columns = [row[0] for row in described]
         spec = "{" + ", ".join(f"{_sql_string(c)}: 'VARCHAR'" for c in columns) + "}"
         sql = f"read_json({literal}, format = 'newline_delimited', columns = {spec})"
@@ -320,37 +320,48 @@ def _reader_sql(
     return f"read_parquet({literal})", columns, {row[0]: row[1] for row in described}
 
 
-def _first_bad_json_line(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, str, str] | None:
-    """The first line of a JSON lines file that is not one JSON object: number, why, text.
+def _first_bad_json_line(
+    con: duckdb.DuckDBPyConnection, path: Path
+) -> tuple[int, int, str, str] | None:
+    """The first line of a JSON lines file that is not one JSON object.
 
-    One set-based pass over the file's lines (blank lines are allowed). Only
-    called once the file is known to be bad; None when the file cannot be
-    read as text or every line is an object (the reader's own message then
-    stands).
+    Returns (line number, row number, why, text). Rows count the records, as
+    the rest of the file's checks do: a blank line is not a row. One
+    set-based pass over the file's text, only called once the file is known
+    to be bad; None when every line is an object or the text cannot be read
+    (a file larger than about a third of the DuckDB memory limit): the
+    reader's own message then stands.
     """
-    # a UTF-8 byte order mark before the first line is allowed, as DuckDB's reader does
-    line = "case when i = 1 then ltrim(raw_line, chr(65279)) else raw_line end"
+    # DuckDB's reader skips these around and between objects, and a UTF-8
+    # byte order mark before the first line.
+    blanks = "' ' || chr(9) || chr(11) || chr(12) || chr(13)"
+    line = f"trim(case when i = 1 then ltrim(raw_line, chr(65279)) else raw_line end, {blanks})"
     try:
         # The list of lines is unnested in the select list: a lateral join
         # would carry the whole file's text along with every line.
         return con.execute(
             f"""
-            select i, coalesce(json_type, 'invalid'), left(line, 80)
+            select i, row_number, coalesce(json_type, 'invalid'), left(line, 80)
             from (
                 select
                     i,
-                    {line} as line,
-                    case when json_valid({line}) then json_type({line}) end as json_type
+                    line,
+                    sum(case when line = '' then 0 else 1 end)
+                        over (order by i rows between unbounded preceding and current row)
+                        as row_number,
+                    case when json_valid(line) then json_type(line) end as json_type
                 from (
-                    select unnest(lines) as raw_line, generate_subscripts(lines, 1) as i
+                    select i, {line} as line
                     from (
-                        select string_split(content, chr(10)) as lines
-                        from read_text({_sql_string(str(path))})
+                        select unnest(lines) as raw_line, generate_subscripts(lines, 1) as i
+                        from (
+                            select string_split(content, chr(10)) as lines
+                            from read_text({_sql_string(str(path))})
+                        )
                     )
                 )
             )
-            where trim(line, ' ' || chr(9) || chr(13)) <> ''
-                and json_type is distinct from 'OBJECT'
+            where line <> '' and json_type is distinct from 'OBJECT'
             order by i
             limit 1
             """
@@ -363,17 +374,19 @@ def _json_lines_error(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     exc: BaseException | None,
-    bad: tuple[int, str, str] | None = None,
+    fallback: str = "not valid JSON lines",
+    bad: tuple[int, int, str, str] | None = None,
 ) -> LandingError:
     """A JSON lines file DuckDB cannot read, naming the first bad line.
 
     DuckDB's message counts an unfinished object on the line where the reader
-    stopped, often the next one; the file's own lines say where it is.
+    stopped, often the next one; the file's own lines say where it is. When
+    no line is to blame, DuckDB's message follows `fallback`.
     """
     bad = bad or _first_bad_json_line(con, path)
     if bad is None:
-        return LandingError(path, f"not valid JSON lines: {_first_line(exc)}")
-    number, kind, text = bad
+        return LandingError(path, f"{fallback}: {_first_line(exc)}")
+    line, row, kind, text = bad
     # DuckDB's json_type names SQL types: say them in JSON's words
     json_kind = {"ARRAY": "an array", "VARCHAR": "a string", "BOOLEAN": "a boolean", "NULL": "null"}
     why = (
@@ -383,8 +396,8 @@ def _json_lines_error(
     )
     return LandingError(
         path,
-        f"not valid JSON lines (one JSON object per line): line {number} {why}: {text!r}",
-        row=int(number),
+        f"not valid JSON lines (one JSON object per line): line {line} {why}: {text!r}",
+        row=int(row),
     )
 
 
@@ -612,7 +625,7 @@ def _stage_file(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, disp
         except duckdb.Error as exc:
             if path.suffix.lower() == ".jsonl":
                 # a bad line beyond the part the column detection sampled
-                raise _json_lines_error(con, path, exc) from None
+                raise _json_lines_error(con, path, exc, "cannot be parsed") from None
             raise LandingError(display, f"cannot be parsed: {_first_line(exc)}") from None
 
     # One pass finds the first bad value of every column typed from text, the

@@ -546,48 +546,70 @@ def test_parquet_column_that_cannot_be_decoded_rejects_the_file(settings: Settin
 
 
 @pytest.mark.parametrize(
-    ("lines", "line", "why"),
+    ("lines", "line", "row", "why"),
     [
         # an unfinished object: DuckDB's own message names the next line
         (
             '{"contact_id": "C1"}\n{"contact_id": "C2"\n{"contact_id": "C3"}\n',
             2,
+            2,
             "is not valid JSON",
         ),
-        # the last line unfinished: DuckDB names the line after the file's end
-        ('{"contact_id": "C1"}\n\n{"contact_id": "C2"}\n{"contact_id":\n', 4, "is not valid JSON"),
+        # the last line unfinished: DuckDB names the line after the file's end.
+        # Rows count the objects, as for any other error in the file: a blank
+        # line is not a row.
+        (
+            '{"contact_id": "C1"}\n\n{"contact_id": "C2"}\n{"contact_id":\n',
+            4,
+            3,
+            "is not valid JSON",
+        ),
         # a line that is not an object: DuckDB reads the file as one `json` column
         (
             '{"contact_id": "C1"}\r\n  \n[1, 2]\n{"contact_id": "C2"}\n',
             3,
+            2,
             "is an array, not a JSON object",
+        ),
+        # DuckDB's reader takes a form feed or vertical tab for a blank
+        (
+            '{"contact_id": "C1"}\n\x0c\n\x0b{"contact_id": "C2"}\x0c\n{oops}\n',
+            4,
+            3,
+            "is not valid JSON",
         ),
     ],
 )
 def test_bad_json_lines_name_the_line(
-    settings: Settings, landing: Path, lines: str, line: int, why: str
+    settings: Settings, landing: Path, lines: str, line: int, row: int, why: str
 ):
     (landing / "crm" / "contacts.csv").unlink()
     write(landing / "crm" / "contacts.jsonl", "\ufeff" + lines)
-    with pytest.raises(
-        LoadFailed, match=rf"crm/contacts\.jsonl, row {line}: .*: line {line} {why}"
-    ):
+    with pytest.raises(LoadFailed, match=rf"crm/contacts\.jsonl, row {row}: .*: line {line} {why}"):
         load_landing(settings)
     assert query(settings, "select source_file, source_row from audit.rejected_files") == [
-        ("crm/contacts.jsonl", line)
+        ("crm/contacts.jsonl", row)
     ]
 
 
 def test_bad_json_line_beyond_the_sampled_part_names_its_line(settings: Settings, landing: Path):
     """Column detection reads only the start of a file: a bad line further on
-    fails the copy, and is still named by its line."""
+    fails the copy, and is still named by its line (and its row, as a bad
+    value would be)."""
     good = "".join(
         f'{{"contact_id": "C{i}", "email": "c{i}@acme.io", "created_at": "2026-01-01"}}\n'
         for i in range(30_000)
     )
-    write(landing / "crm" / "contacts.jsonl", good + '{"contact_id": "CX", oops}\n')
     (landing / "crm" / "contacts.csv").unlink()
+    write(landing / "crm" / "contacts.jsonl", "\n\n\n" + good + '{"contact_id": "CX", oops}\n')
     with pytest.raises(
-        LoadFailed, match=r"row 30001: not valid JSON lines .*: line 30001 is not valid JSON"
+        LoadFailed, match=r"row 30001: not valid JSON lines .*: line 30004 is not valid JSON"
     ):
+        load_landing(settings)
+    # the same file with a bad value instead names the same row
+    write(
+        landing / "crm" / "contacts.jsonl",
+        "\n\n\n" + good + '{"contact_id": "CX", "email": "x@acme.io", "created_at": "soon"}\n',
+    )
+    with pytest.raises(LoadFailed, match=r"row 30001, column 'created_at'"):
         load_landing(settings)
