@@ -763,6 +763,23 @@ def test_the_duckdb_translation_agrees_with_great_expectations(settings: Setting
     load_landing(settings)
     execute(settings, "update raw.crm_contacts set contact_id = 'C001' where contact_id = 'C002'")
     execute(settings, "update raw.crm_contacts set account_id = 'A999' where contact_id = 'C009'")
+    # countries as a CRM exports them: staging trims and upper-cases (meta.normalize)
+    for contact, country in {
+        "C003": " de ",
+        "C004": "UK",
+        "C005": "   ",
+        "C006": "Germany",
+    }.items():
+        execute(
+            settings,
+            f"update raw.crm_contacts set country = '{country}' where contact_id = '{contact}'",
+        )
+    execute(settings, "update raw.crm_accounts set country = 'gb ' where account_id = 'A1'")
+    execute(settings, "update raw.crm_accounts set country = 'Deutschland' where account_id = 'A2'")
+    normalizers = {
+        "lower_trim": lambda column: column.str.strip().str.lower(),
+        "upper_trim": lambda column: column.str.strip().str.upper().replace("", None),
+    }
 
     context = gx.get_context(mode="ephemeral")
     batch_definition = (
@@ -772,7 +789,7 @@ def test_the_duckdb_translation_agrees_with_great_expectations(settings: Setting
     )
     con = connect(settings.warehouse_path)
     try:
-        for entity in ("crm_contacts", "marketing_activities"):
+        for entity in ("crm_accounts", "crm_contacts", "marketing_activities"):
             ours = outcomes_by_name(run_suite(con, entity, run_id="conformance", now=NOW))
             frame = con.sql(f"select * from raw.{entity}").df()
             parameters = {
@@ -786,8 +803,14 @@ def test_the_duckdb_translation_agrees_with_great_expectations(settings: Setting
                 ],
                 "iso_3166_1_alpha_2": list(quality.VALUE_SET_PARAMETERS["iso_3166_1_alpha_2"]()),
             }
-            batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
             for expectation in load_suite(entity).expectations:
+                normalize = (expectation.meta or {}).get("normalize")
+                data = frame
+                if normalize is not None:
+                    data = frame.assign(
+                        **{expectation.column: normalizers[normalize](frame[expectation.column])}
+                    )
+                batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
                 theirs = batch.validate(expectation, expectation_parameters=parameters)
                 mine = ours[expectation.meta["check_name"]]
                 assert theirs.success == mine.success, mine.summary()
@@ -797,7 +820,12 @@ def test_the_duckdb_translation_agrees_with_great_expectations(settings: Setting
                     )
             failed = sorted(name for name, o in ours.items() if not o.success)
             expected = {
-                "crm_contacts": ["contact_id_unique", "created_at_not_in_future"],
+                "crm_accounts": ["country_is_iso_3166_1_alpha_2"],
+                "crm_contacts": [
+                    "contact_id_unique",
+                    "country_is_iso_3166_1_alpha_2",
+                    "created_at_not_in_future",
+                ],
                 "marketing_activities": [
                     "activity_type_in_vocabulary",
                     "contact_id_references_contacts",
