@@ -329,8 +329,8 @@ def _first_bad_json_line(
     the rest of the file's checks do: a blank line is not a row. One
     set-based pass over the file's text, only called once the file is known
     to be bad; None when every line is an object or the text cannot be read
-    (a file larger than about a third of the DuckDB memory limit): the
-    reader's own message then stands.
+    (a file too large to hold as one text within the DuckDB memory limit):
+    the reader's own message then stands.
     """
     # DuckDB's reader skips these around and between objects, and a UTF-8
     # byte order mark before the first line.
