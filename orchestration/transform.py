@@ -23,7 +23,8 @@ from orchestration.dbt_failures import describe_test_failure
 from orchestration.dbt_runner import dbt_executable
 from orchestration.partitions import one_date_per_run, score_date_partitions
 from orchestration.resources import LeadscoreResource, connect
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.rulebook import check_seed_files
+from orchestration.settings import DBT_PROJECT_DIR, SEEDS_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -229,6 +230,8 @@ def leadscore_dbt_assets(
     if removed:
         context.log.info(f"removed {len(removed)} old dbt run folder(s) from dbt_project/target")
     mark_build(leadscore, score_date, ready=False, run_id=context.run_id)
+    # a rulebook CSV dbt would load wrongly, or name only in its log
+    check_seed_files(SEEDS_DIR)
     # The date goes through the environment, not `--vars`: vars are part of
     # dbt's parse state, so a new date each day would force a full re-parse.
     with _environment(LEADSCORE_SCORE_DATE=score_date):

@@ -19,9 +19,11 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from orchestration.dbt_failures import describe_test_failure, locate_in_csv
 from orchestration.demo_data import generate
+from orchestration.rulebook import RulebookError, check_seed_files
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_PARTS = ("orchestration", "dbt_project", "seeds", "expectations")
@@ -101,6 +103,16 @@ def test_bad_rulebook_values_name_the_seed_row_and_column(tmp_path: Path) -> Non
         seeds, "thresholds", {k: blank[k] for k in ("model_id", "segment")}, {"warm_at": ""}
     )
 
+    # a pattern that does not compile: named here, not by the scoring model's crash
+    with (seeds / "fit_rules.csv").open(newline="") as handle:
+        regex_rule = next(r for r in csv.DictReader(handle) if r["operator"] == "regex")
+    regex_row = _edit_seed(
+        seeds,
+        "fit_rules",
+        {"model_id": regex_rule["model_id"], "rule_id": regex_rule["rule_id"]},
+        {"value": "(unclosed"},
+    )
+
     # a burst window longer than a day: a burst across midnight would not be
     # complete on the next day, the date its flag applies from
     window_row = _edit_seed(
@@ -131,7 +143,73 @@ def test_bad_rulebook_values_name_the_seed_row_and_column(tmp_path: Path) -> Non
         f"1 failing row(s); e.g. seeds/quality_bot_thresholds.csv row {window_row}, "
         "parameter='burst_window_seconds', value=90000"
     ) in err, err
+    assert (
+        f"check rulebook/fit_rules:assert_fit_rule_values_are_valid failed: 1 failing row(s); "
+        f"e.g. seeds/fit_rules.csv row {regex_row}, model_id='{regex_rule['model_id']}', "
+        f"rule_id='{regex_rule['rule_id']}', problem='regex value is not a valid regular "
+        "expression'"
+    ) in err, err
     assert not publish.exists()
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    with path.open(newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    return header, rows
+
+
+def test_a_rulebook_csv_that_does_not_fit_its_yaml_is_named_before_dbt(tmp_path: Path) -> None:
+    """A renamed header column or a row with an extra value (an unquoted comma):
+    dbt would name neither by its file, row and column."""
+    seeds = shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
+    check_seed_files(seeds)  # the shipped rulebook fits
+
+    header, rows = _read_csv(seeds / "thresholds.csv")
+    _write_csv(seeds / "thresholds.csv", [h.replace("mql_at", "mql") for h in header], rows)
+    header, rows = _read_csv(seeds / "fit_rules.csv")
+    rows[4] = [*rows[4], "oops"]
+    _write_csv(seeds / "fit_rules.csv", header, rows)
+    with pytest.raises(RulebookError) as raised:
+        check_seed_files(seeds)
+    message = str(raised.value)
+    assert (
+        "seeds/thresholds.csv, row 0, column 'mql_at': the header lacks column(s) ['mql_at'] "
+        "(declared in seeds/rulebook.yml)"
+    ) in message
+    assert f"seeds/fit_rules.csv, row 5: 8 values, the header has {len(header)}" in message
+
+    # a byte order mark (Excel) and a last blank line are fine
+    text = (ROOT / "seeds" / "fit_rules.csv").read_text(encoding="utf-8")
+    (seeds / "fit_rules.csv").write_text("\ufeff" + text + "\n", encoding="utf-8")
+    shutil.copy(ROOT / "seeds" / "thresholds.csv", seeds / "thresholds.csv")
+    check_seed_files(seeds)
+
+
+def test_reordered_rulebook_columns_load_by_name_on_an_existing_warehouse(tmp_path: Path) -> None:
+    """dbt reloads a seed into its existing table by column position; the seeds
+    are re-created from the CSV instead (dbt_project.yml: full_refresh), so a
+    reordered CSV scores as before."""
+    project = _copy_project(tmp_path / "project")
+    generate(tmp_path / "landing", contacts=100, seed=7, end_date=dt.date(2026, 3, 31))
+    first = _leadscore(project, tmp_path, "run", "--date", SCORE_DATE)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    sql = "select contact_id, model_id, score, stage from lead_scores order by 1, 2"
+    before = _published(tmp_path, sql)
+
+    path = project / "seeds" / "engagement_rules.csv"
+    header, rows = _read_csv(path)
+    order = list(reversed(range(len(header))))  # cap and half_life_days swap places, and more
+    _write_csv(path, [header[i] for i in order], [[row[i] for i in order] for row in rows])
+    second = _leadscore(project, tmp_path, "run", "--date", SCORE_DATE)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert _published(tmp_path, sql) == before
 
 
 def _published(tmp_path: Path, sql: str) -> list[tuple]:

@@ -15,3 +15,19 @@
 {% macro default__regex_matches_ci(string_expression, pattern_expression) -%}
     {{ exceptions.raise_compiler_error("regex_matches_ci has no implementation for adapter " ~ adapter.type()) }}
 {%- endmacro %}
+
+{#- True when the pattern compiles (the rulebook test on fit_rules' regex
+    values), so a bad pattern is named by its seed row instead of failing the
+    scoring model with the engine's error. -#}
+{% macro regex_is_valid(pattern_expression) -%}
+    {{ return(adapter.dispatch('regex_is_valid', 'leadscore')(pattern_expression)) }}
+{%- endmacro %}
+
+{% macro duckdb__regex_is_valid(pattern_expression) -%}
+    (try(regexp_matches('', {{ pattern_expression }}, 'i')) is not null)
+{%- endmacro %}
+
+{#- Spark has no try(): its patterns are Java's, checked by the scoring model's run. -#}
+{% macro default__regex_is_valid(pattern_expression) -%}
+    true
+{%- endmacro %}

@@ -1,5 +1,6 @@
 -- Operators with a numeric value have one: gte / lt a number, between two
--- numbers `lo|hi` with lo <= hi; in / not_in have at least one non-blank item.
+-- numbers `lo|hi` with lo <= hi; in / not_in have at least one non-blank item;
+-- a regex compiles (on DuckDB; macro regex_is_valid).
 
 with
 
@@ -88,3 +89,14 @@ select
     'in / not_in value lists nothing' as problem
 from list_checks
 where non_blank_items = 0
+
+union all
+
+select
+    model_id,
+    rule_id,
+    'regex value is not a valid regular expression' as problem
+from rules
+where
+    operator = 'regex'
+    and not {{ regex_is_valid('value') }}
