@@ -178,8 +178,10 @@ CONTACTS = [
     # a non-canonical duplicate, quarantined; its activity counts for C1.
     ("C4", "A1", " Alice.Martin@Northwind-Analytics.com", "Alice", "Martin", "Marketing Manager",
      "", "web", "false", "2026-02-01T12:00:00"),
+    # C5's email_opt_out is blank: null, not false (a fit rule on it matches
+    # only is_null / not_in)
     ("C5", "", "eve.novak@outlook.com", "Eve", "Novak", "",
-     "", "", "false", "2026-03-01T12:00:00"),
+     "", "", "", "2026-03-01T12:00:00"),
     # C6 is created after D: not scored on D, scored on D + 1.
     ("C6", "A1", "frank.wu@northwind-analytics.com", "Frank", "Wu", "Software Engineer",
      "", "", "false", "2026-04-01T08:00:00"),
@@ -566,6 +568,13 @@ def test_scores_components_rescoring_and_handoffs(
         )
     ]
     assert columns[: len(SPEC_COLUMNS)] == SPEC_COLUMNS
+
+    opt_out = _query(
+        settings,
+        "select contact_id, email_opt_out from intermediate.int_scoring__contact_profile "
+        "where contact_id in ('C1', 'C5') order by 1",
+    )
+    assert [(r["contact_id"], r["email_opt_out"]) for r in opt_out] == [("C1", False), ("C5", None)]
 
     # C6 was created after D; every other contact is scored under every model.
     assert set(scores) == set(expected)

@@ -46,7 +46,8 @@ renamed as (
         lower(trim(lead_source)) as lead_source,
 
         -- booleans
-        coalesce(email_opt_out, false) as is_email_opt_out,
+        -- null when not delivered: a fit rule on a null field matches only is_null / not_in
+        email_opt_out as is_email_opt_out,
 
         -- timestamps
         created_at,
