@@ -211,6 +211,19 @@ def test_reordered_rulebook_columns_load_by_name_on_an_existing_warehouse(tmp_pa
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert _published(tmp_path, sql) == before
 
+    # A renamed column stops the run before dbt, in the run's summary, and the
+    # published tables stay as they were.
+    path = project / "seeds" / "thresholds.csv"
+    header, rows = _read_csv(path)
+    _write_csv(path, [h.replace("mql_at", "mql") for h in header], rows)
+    third = _leadscore(project, tmp_path, "run", "--date", SCORE_DATE)
+    assert third.returncode == 1
+    assert (
+        "seeds/thresholds.csv, row 0, column 'mql_at': the header lacks column(s) ['mql_at']"
+    ) in third.stderr, third.stderr[-3000:]
+    assert "the published tables were left untouched" in third.stderr
+    assert _published(tmp_path, sql) == before
+
 
 def _published(tmp_path: Path, sql: str) -> list[tuple]:
     con = duckdb.connect(str(tmp_path / "published" / "published.duckdb"), read_only=True)
