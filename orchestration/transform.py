@@ -229,7 +229,7 @@ def leadscore_dbt_assets(
     )
     if removed:
         context.log.info(f"removed {len(removed)} old dbt run folder(s) from dbt_project/target")
-    mark_build(leadscore, score_date, ready=False, run_id=context.run_id)
+    mark_build(leadscore, score_date, ready=False, run_id=context.run.run_id)
     # a rulebook CSV dbt would load wrongly, or name only in its log
     check_seed_files(SEEDS_DIR)
     # The date goes through the environment, not `--vars`: vars are part of
@@ -248,4 +248,4 @@ def leadscore_dbt_assets(
         raise error
     # Only a build of the whole project leaves the marts publishable.
     full = set(context.selected_asset_keys) >= set(context.assets_def.keys)
-    mark_build(leadscore, score_date, ready=full, run_id=context.run_id)
+    mark_build(leadscore, score_date, ready=full, run_id=context.run.run_id)

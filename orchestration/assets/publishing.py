@@ -33,7 +33,7 @@ def published_bi_file(
     context: AssetExecutionContext, leadscore: LeadscoreResource
 ) -> MaterializeResult:
     try:
-        result = publish(leadscore.settings, run_id=context.run_id)
+        result = publish(leadscore.settings, run_id=context.run.run_id)
     except PublishRefused as refused:
         raise Failure(description=f"publish refused: {refused}", allow_retries=False) from None
     context.log.info(f"published {len(result.row_counts)} tables to {result.path}")
