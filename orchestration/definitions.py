@@ -14,7 +14,7 @@ from dagster import (
     schedule,
 )
 
-from orchestration.assets.ingestion import email_domain_lists, ingestion_assets, landing_specs
+from orchestration.assets.ingestion import ingestion_assets, landing_specs, reference_lists
 from orchestration.assets.publishing import published_bi_file
 from orchestration.hooks import build_failure_sensor
 from orchestration.quality import quality_assets, quality_checks
@@ -54,7 +54,7 @@ defs = Definitions(
     assets=[
         *landing_specs,
         *ingestion_assets,
-        email_domain_lists,
+        reference_lists,
         *quality_assets,
         leadscore_dbt_assets,
         published_bi_file,

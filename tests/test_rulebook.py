@@ -200,6 +200,8 @@ def test_reordered_rulebook_columns_load_by_name_on_an_existing_warehouse(tmp_pa
     generate(tmp_path / "landing", contacts=100, seed=7, end_date=dt.date(2026, 3, 31))
     first = _leadscore(project, tmp_path, "run", "--date", SCORE_DATE)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    # the shipped fit rules name their countries by ISO code
+    assert "assert_fit_rule_countries_are_iso_3166_1" not in first.stderr
     sql = "select contact_id, model_id, score, stage from lead_scores order by 1, 2"
     before = _published(tmp_path, sql)
 
@@ -223,6 +225,37 @@ def test_reordered_rulebook_columns_load_by_name_on_an_existing_warehouse(tmp_pa
     ) in third.stderr, third.stderr[-3000:]
     assert "the published tables were left untouched" in third.stderr
     assert _published(tmp_path, sql) == before
+
+
+def test_a_fit_rule_country_outside_iso_3166_1_warns_and_the_run_publishes(
+    tmp_path: Path,
+) -> None:
+    """`UK` in a fit rule matches no contact whose country is GB: the run
+    warns, naming the CSV row and the value, and still publishes (a rule may
+    list a wrong spelling on purpose to catch dirty CRM data). Codes compare
+    case-insensitively, as scoring compares them."""
+    project = _copy_project(tmp_path / "project")
+    rule = {"model_id": "all_products", "rule_id": "priority_country"}
+    row = _edit_seed(project / "seeds", "fit_rules", rule, {"value": "us| ca |UK|gb|Germany"})
+    generate(tmp_path / "landing", contacts=100, seed=7, end_date=dt.date(2026, 3, 31))
+    run = _leadscore(project, tmp_path, "run", "--date", SCORE_DATE)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    warnings = [
+        line
+        for line in run.stderr.splitlines()
+        if "check rulebook/fit_rules:assert_fit_rule_countries_are_iso_3166_1" in line
+    ]
+    assert len(warnings) == 1, run.stderr[-3000:]
+    assert warnings[0].startswith("leadscore: warning: ")
+    assert "warns: 2 failing row(s); e.g. " in warnings[0]
+    for unknown in ("UK", "GERMANY"):
+        assert (
+            f"seeds/fit_rules.csv row {row}, model_id='all_products', "
+            f"rule_id='priority_country', unknown_country='{unknown}'"
+        ) in warnings[0]
+    assert "GB'" not in warnings[0] and "US'" not in warnings[0]
+    assert " OK in " in run.stdout
+    assert _published(tmp_path, "select count(*) from lead_scores")[0][0] > 0
 
 
 def _published(tmp_path: Path, sql: str) -> list[tuple]:

@@ -34,6 +34,7 @@ def test_every_dbt_source_is_copied_to_spark():
         ("raw", "marketing_activities"),
         ("reference", "disposable_email_domains"),
         ("reference", "free_email_domains"),
+        ("reference", "iso_3166_1_countries"),
     ]
 
 

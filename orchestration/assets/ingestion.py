@@ -18,7 +18,7 @@ from dagster import (
 
 from orchestration.ingest import ENTITIES, Entity, LoadFailed, load_entity, preview_markdown
 from orchestration.partitions import one_date_per_run, score_date_partitions
-from orchestration.reference import LISTS, load_reference_lists
+from orchestration.reference import REFERENCE_TABLES, load_reference_lists
 from orchestration.resources import LeadscoreResource
 
 #: Transient errors (a file still being written, a locked warehouse) get
@@ -104,13 +104,14 @@ ingestion_assets = [_ingestion_asset(entity) for entity in ENTITIES.values()]
             group_name="reference",
             kinds={"duckdb"},
         )
-        for table, (package, _) in LISTS.items()
+        for table, package in REFERENCE_TABLES.items()
     ],
     partitions_def=score_date_partitions,
     backfill_policy=one_date_per_run,
 )
-def email_domain_lists(leadscore: LeadscoreResource) -> Iterator[MaterializeResult]:
-    """Free-webmail and disposable domains, as data (never typed by hand)."""
+def reference_lists(leadscore: LeadscoreResource) -> Iterator[MaterializeResult]:
+    """Free-webmail and disposable domains, ISO 3166-1 country codes, as data
+    (never typed by hand)."""
     with leadscore.warehouse() as con:
         counts = load_reference_lists(con)
     for table, count in counts.items():
