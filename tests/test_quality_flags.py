@@ -7,12 +7,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from orchestration.dbt_failures import describe_test_failure
 from orchestration.dbt_runner import dbt_command
 from orchestration.ingest import load_landing
 from orchestration.quality import (
@@ -337,17 +339,79 @@ def test_published_mart_honours_its_contract(built: Settings):
     ]
 
 
+def _quarantine_rate_failure(settings: Settings, test: str) -> str:
+    """What the run's summary says of the failed test: its row, read again."""
+    target = settings.warehouse_path.parent / "dbt_target"
+    manifest = json.loads((target / "manifest.json").read_text())
+    (result,) = [
+        r
+        for r in json.loads((target / "run_results.json").read_text())["results"]
+        if r["unique_id"].startswith(f"test.leadscore.{test}")
+    ]
+    assert result["status"] == "fail"
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return describe_test_failure(
+            con, manifest, result["unique_id"], result["compiled_code"], result["failures"]
+        )
+    finally:
+        con.close()
+
+
 def test_quarantine_rate_above_the_threshold_fails_the_dbt_build(built: Settings):
     test = "assert_quarantine_rate_below_threshold"
-    # 17 of 30 contacts are flagged. With the defaults (the `built` fixture's build) the
+    # 18 of 32 contacts are flagged. With the defaults (the `built` fixture's build) the
     # fixture is below the minimum of 100 contacts; here the rate is judged.
-    strict = "{quality_max_quarantine_rate: 0.5, quality_quarantine_min_contacts: 10}"
-    failed = dbt_command(built, "test", "--select", test, "--vars", strict, check=False)
+    strict = "{quality_max_quarantine_rate: 0.5, quality_quarantine_min_contacts: 10"
+    failed = dbt_command(
+        built,
+        "test",
+        "--select",
+        test,
+        "--vars",
+        strict + f", score_date: {SCORE_DATE}}}",
+        check=False,
+    )
     assert failed.returncode != 0
     assert f"Failure in test {test}" in failed.stdout
+    # the summary says which flags make the rate and names the first contacts
+    assert _quarantine_rate_failure(built, test) == (
+        "1 failing row(s); e.g. contact_count=32, quarantined_count=18, "
+        "quarantine_rate=0.5625, max_quarantine_rate=0.5, contacts_by_flag='disposable_email 2, "
+        "duplicate 1, invalid_email 3, role_account 3, test_or_fake 9', "
+        "first_flagged_contacts='C02, C03, C04, C05, C06'"
+    )
     lenient = "{quality_max_quarantine_rate: 0.6, quality_quarantine_min_contacts: 10}"
     assert (
         dbt_command(built, "test", "--select", test, "--vars", lenient, check=False).returncode == 0
+    )
+    # The rate is the score date's: on 2026-01-05 the duplicate C17 (created on
+    # the 10th) is not a contact yet, so neither counts.
+    early = dbt_command(
+        built,
+        "test",
+        "--select",
+        test,
+        "--vars",
+        strict + ", score_date: 2026-01-05}",
+        check=False,
+    )
+    assert early.returncode != 0
+    failure = _quarantine_rate_failure(built, test)
+    assert "contact_count=31, quarantined_count=17, " in failure
+    assert "duplicate" not in failure
+    # before any contact existed there is nothing to judge
+    assert (
+        dbt_command(
+            built,
+            "test",
+            "--select",
+            test,
+            "--vars",
+            strict + ", score_date: 2025-12-31}",
+            check=False,
+        ).returncode
+        == 0
     )
 
 

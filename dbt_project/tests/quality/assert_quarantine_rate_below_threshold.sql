@@ -4,22 +4,85 @@
 -- quality flag. A jump like that is a broken export, a spam wave or a broken
 -- rule, not a normal day. Fewer than var quality_quarantine_min_contacts
 -- (default 100) contacts are too few for a rate to mean anything.
+--
+-- The rate is the score date's: of the contacts created on or before D (the
+-- contacts D scores, SPEC section 4), the share with a flag. Contacts created
+-- later neither dilute nor inflate a backfilled date's rate. The failing row
+-- says which flags make the rate (a count per flag) and names the first
+-- flagged contacts; all of them are in intermediate.int_quality__contact_flags.
 
 {{ config(severity='error', meta={'dagster': {'ref': {'name': 'int_quality__contact_flags'}}}) }}
 
+{%- set example_order = 'order by contact_id' if target.type == 'duckdb' else none %}
+{%- set flag_order = 'order by flag' if target.type == 'duckdb' else none %}
+
 with
+
+scored_contacts as (
+
+    select contact_id
+    from {{ ref('stg_crm__contacts') }}
+    where created_at < {{ dbt.dateadd('day', 1, score_date()) }}
+
+),
+
+flags as (
+
+    select
+        contact_flags.contact_id,
+        contact_flags.flag
+    from {{ ref('int_quality__contact_flags') }} as contact_flags
+    inner join scored_contacts
+        on contact_flags.contact_id = scored_contacts.contact_id
+
+),
 
 contacts as (
 
     select count(*) as contact_count
-    from {{ ref('stg_crm__contacts') }}
+    from scored_contacts
 
 ),
 
 quarantined as (
 
     select count(distinct contact_id) as quarantined_count
-    from {{ ref('int_quality__contact_flags') }}
+    from flags
+
+),
+
+flag_counts as (
+
+    select
+        flag,
+        count(*) as flagged
+    from flags
+    group by flag
+
+),
+
+by_flag as (
+
+    select
+        {{ dbt.listagg(
+            dbt.concat(['flag', "' '", 'cast(flagged as ' ~ dbt.type_string() ~ ')']), "', '", flag_order
+        ) }} as contacts_by_flag
+    from flag_counts
+
+),
+
+flagged_contacts as (
+
+    select distinct contact_id
+    from flags
+
+),
+
+examples as (
+
+    select
+        {{ dbt.listagg('contact_id', "', '", example_order, 5) }} as first_flagged_contacts
+    from flagged_contacts
 
 ),
 
@@ -29,9 +92,13 @@ rate as (
         contacts.contact_count,
         quarantined.quarantined_count,
         quarantined.quarantined_count * 1.0 / nullif(contacts.contact_count, 0) as quarantine_rate,
-        cast({{ var('quality_max_quarantine_rate', 0.25) }} as double) as max_quarantine_rate
+        cast({{ var('quality_max_quarantine_rate', 0.25) }} as double) as max_quarantine_rate,
+        by_flag.contacts_by_flag,
+        examples.first_flagged_contacts
     from contacts
     cross join quarantined
+    cross join by_flag
+    cross join examples
 
 )
 
@@ -39,7 +106,9 @@ select
     contact_count,
     quarantined_count,
     quarantine_rate,
-    max_quarantine_rate
+    max_quarantine_rate,
+    contacts_by_flag,
+    first_flagged_contacts
 from rate
 where
     contact_count >= {{ var('quality_quarantine_min_contacts', 100) }}
