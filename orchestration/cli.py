@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestration.settings import DBT_PROJECT_DIR, SEEDS_DIR, Settings, SettingsError
+from orchestration.settings import DBT_PROJECT_DIR, SEEDS_DIR, Settings, SettingsError, env_flag
 from orchestration.warehouse_lock import WarehouseBusy, warehouse_lock
 
 DEMO_MARKER = ".leadscore-demo-data"
@@ -71,6 +71,15 @@ def _prepare_environment(settings: Settings) -> None:
     # A dagster.yaml of the user's own is never touched.
     if not config.exists() or config.read_text() == _EARLIER_DAGSTER_YAML:
         config.write_text(DAGSTER_YAML)
+
+
+def _check_run_settings() -> None:
+    """The settings a run reads in its steps, checked before it starts (SettingsError)."""
+    from orchestration.publish import FULL_ENV
+    from orchestration.quality import check_settings
+
+    env_flag(FULL_ENV)
+    check_settings()
 
 
 def prepare_manifest(quiet: bool = False) -> None:
@@ -453,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         _prepare_environment(settings)
         if args.command not in ("run", "backfill"):
             return args.func(args, settings)
+        _check_run_settings()
         with warehouse_lock(settings.warehouse_path):
             if manifest_is_stale():
                 print("leadscore: preparing the dbt manifest (dbt parse)", flush=True)

@@ -52,7 +52,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.resources import connect
-from orchestration.settings import DBT_PROJECT_DIR, Settings
+from orchestration.settings import DBT_PROJECT_DIR, Settings, env_flag
 
 PUBLISHED_SCHEMA = "marts"
 #: dbt model meta marking a table whose score dates can be replaced one by one.
@@ -309,7 +309,7 @@ def publish(
     token = uuid.uuid4().hex[:8]
     staging_db = target.with_name(f".{target.name}.{token}.tmp")
     staging_export = settings.export_dir.with_name(f".{settings.export_dir.name}.{token}.tmp")
-    full = os.environ.get(FULL_ENV, "").strip() == "1"
+    full = env_flag(FULL_ENV)
     previous = None if full or not by_date else _previous_publish(target)
     previous_export = _matching_export(settings.export_dir, previous)
     row_counts: dict[str, int] = {}

@@ -59,7 +59,7 @@ from orchestration.ingest import ENTITIES as LANDING_ENTITIES
 from orchestration.partitions import one_date_per_run, score_date_partitions
 from orchestration.reference import iso_3166_1_alpha_2
 from orchestration.resources import LeadscoreResource, connect
-from orchestration.settings import EXPECTATIONS_DIR, Settings
+from orchestration.settings import EXPECTATIONS_DIR, Settings, SettingsError, env_flag
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuite
@@ -233,7 +233,7 @@ def email_workers(environ: Mapping[str, str] | None = None) -> int:
         try:
             workers = int(raw)
         except ValueError:
-            raise ValueError(f"{EMAIL_WORKERS_ENV}={raw!r} is not a whole number") from None
+            raise ValueError(f"{EMAIL_WORKERS_ENV}={raw!r}: expected a whole number") from None
         return max(1, workers)
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -465,18 +465,44 @@ def threshold(expectation: "Expectation", environ: Mapping[str, str] | None = No
     environ = os.environ if environ is None else environ
     default = expectation.mostly if spec["name"] == "mostly" else spec.get("default")
     raw = environ.get(spec["env"], "").strip()
+    ratio = spec["name"] in ("mostly", "min_ratio_of_previous")
+    expected = (
+        f"{spec['env']}={raw!r}: expected a number "
+        f"{'from 0 to 1' if ratio else 'of 0 or more'} ({spec['name']} of check "
+        f"{expectation.meta['check_name']})"
+    )
     try:
         value = float(raw) if raw else float(default)
     except ValueError:
-        raise SuiteError(
-            f"{spec['env']}={raw!r} is not a number ({spec['name']} of check "
-            f"{expectation.meta['check_name']})"
-        ) from None
-    if spec["name"] in ("mostly", "min_ratio_of_previous") and not 0 <= value <= 1:
-        raise SuiteError(f"{spec['env']}={value} must be between 0 and 1")
-    if value < 0:
-        raise SuiteError(f"{spec['env']}={value} must not be negative")
+        raise SuiteError(expected) from None
+    if value != value or value < 0 or (ratio and value > 1):
+        raise SuiteError(expected)
     return value
+
+
+def check_settings(environ: Mapping[str, str] | None = None) -> None:
+    """Raise SettingsError for a gate setting from the environment that a run
+    could not use (a threshold that is not a number or out of range, a rescan
+    interval, the email workers, the full-scan switch), so that `leadscore`
+    stops before any work instead of failing in a check step. A suite file
+    that does not load is left to the run, which names it in its step."""
+    environ = os.environ if environ is None else environ
+    env_flag(FULL_SCAN_ENV, environ)
+    try:
+        _full_scan_every_days(environ)
+        email_workers(environ)
+    except (SuiteError, ValueError) as exc:
+        raise SettingsError(str(exc)) from None
+    for entity in ENTITIES:
+        try:
+            suite = load_suite(entity)
+        except SuiteError:
+            continue
+        for expectation in suite.expectations:
+            try:
+                threshold(expectation, environ)
+            except SuiteError as exc:
+                raise SettingsError(str(exc)) from None
 
 
 #: Value-set parameters bound to a maintained list (not a warehouse table).
@@ -703,7 +729,7 @@ def _full_scan_every_days(environ: Mapping[str, str]) -> float:
     try:
         return float(raw) if raw else float(FULL_SCAN_EVERY_DAYS)
     except ValueError:
-        raise SuiteError(f"{FULL_SCAN_EVERY_DAYS_ENV}={raw!r} is not a number") from None
+        raise SuiteError(f"{FULL_SCAN_EVERY_DAYS_ENV}={raw!r}: expected a number of days") from None
 
 
 def _encode_bounds(bounds: tuple[Any, Any] | None) -> str | None:
@@ -1657,7 +1683,7 @@ def run_suite(
     ensure_audit_tables(con)
     environ = os.environ if environ is None else environ
     if full_scan is None:
-        full_scan = environ.get(FULL_SCAN_ENV, "").strip().lower() in ("1", "true", "yes")
+        full_scan = env_flag(FULL_SCAN_ENV, environ)
     runner = _SuiteRun(
         con, entity, suite, run_id, now, environ, full_scan=full_scan, landing_dir=landing_dir
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,22 @@ def env_timezone(env: str, default: str) -> str:
             f"{env}={raw!r}: expected a time zone such as UTC or Europe/Berlin"
         ) from None
     return raw
+
+
+_TRUE = ("1", "true", "yes")
+_FALSE = ("0", "false", "no")
+
+
+def env_flag(env: str, environ: Mapping[str, str] | None = None) -> bool:
+    """A switch from the environment: 1/true/yes or 0/false/no (any case); unset
+    or blank is off. Anything else is an error, not silently off."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(env, "").strip()
+    if not raw or raw.lower() in _FALSE:
+        return False
+    if raw.lower() in _TRUE:
+        return True
+    raise SettingsError(f"{env}={raw!r}: expected 1 or 0 (true/false, yes/no)")
 
 
 def _path(env: str, default: Path) -> Path:

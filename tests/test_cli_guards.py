@@ -36,6 +36,15 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
         ("LEADSCORE_DUCKDB_MEMORY_LIMIT", "lots", "expected a DuckDB size such as 2500MB"),
         ("LEADSCORE_SCHEDULE_HOUR", "25", "expected a whole number from 0 to 23"),
         ("LEADSCORE_SCHEDULE_TIMEZONE", "Mars/Base", "expected a time zone"),
+        # read in the run's steps (batch checks, publish), checked before it starts
+        ("LEADSCORE_MIN_VOLUME_RATIO", "abc", "expected a number from 0 to 1"),
+        ("LEADSCORE_MIN_VOLUME_RATIO", "-1", "expected a number from 0 to 1"),
+        ("LEADSCORE_MIN_REFERENTIAL_INTEGRITY", "1.5", "expected a number from 0 to 1"),
+        ("LEADSCORE_MAX_FUTURE_SKEW_MINUTES", "abc", "expected a number of 0 or more"),
+        ("LEADSCORE_GX_FULL_SCAN_EVERY_DAYS", "weekly", "expected a number of days"),
+        ("LEADSCORE_EMAIL_WORKERS", "many", "expected a whole number"),
+        ("LEADSCORE_GX_FULL_SCAN", "maybe", "expected 1 or 0"),
+        ("LEADSCORE_PUBLISH_FULL", "maybe", "expected 1 or 0"),
     ],
 )
 def test_a_bad_environment_value_is_named_not_a_traceback(
