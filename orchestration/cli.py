@@ -265,7 +265,7 @@ def _published_summary(settings: Settings, score_date: str) -> str:
     later = "".join(f"; {date}'s hand-offs rebuilt against it ({count})" for date, count in rebuilt)
     return (
         f"{row[0]} contacts scored, {row[1]} contact x model MQLs "
-        f"({handoffs} new hand-offs), {row[2]} contacts quarantined{later}"
+        f"({handoffs} of them handed off on {score_date}), {row[2]} contacts quarantined{later}"
     )
 
 
