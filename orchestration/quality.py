@@ -564,8 +564,9 @@ class CheckOutcome:
                 f": {self.observed['row_count']} rows, at least {self.observed['min_row_count']} "
                 f"expected (previous: {self.observed['previous_row_count']})"
             )
-        if not self.success and self.failing_sample:
+        if self.failing_sample:
             # which rows: the first few here, every one in the audit table
+            # (also when a check passes within its threshold)
             shown = self.failing_sample[:SUMMARY_ROWS]
             text += "; e.g. " + ", ".join(_row_label(row) for row in shown)
             if (self.unexpected_count or len(shown)) > len(shown):
