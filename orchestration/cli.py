@@ -470,8 +470,9 @@ def main(argv: list[str] | None = None) -> int:
         _prepare_environment(settings)
         if args.command not in ("run", "backfill"):
             return args.func(args, settings)
-        _check_run_settings()
         with warehouse_lock(settings.warehouse_path):
+            # after the lock: a second run is refused at once, whatever its settings
+            _check_run_settings()
             if manifest_is_stale():
                 print("leadscore: preparing the dbt manifest (dbt parse)", flush=True)
                 prepare_manifest(quiet=True)
