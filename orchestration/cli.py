@@ -22,7 +22,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestration.settings import DBT_PROJECT_DIR, SEEDS_DIR, Settings, SettingsError, env_flag
+from orchestration.settings import (
+    DBT_PROJECT_DIR,
+    SEEDS_DIR,
+    Settings,
+    SettingsError,
+    check_run_settings,
+)
 from orchestration.warehouse_lock import WarehouseBusy, warehouse_lock
 
 DEMO_MARKER = ".leadscore-demo-data"
@@ -71,15 +77,6 @@ def _prepare_environment(settings: Settings) -> None:
     # A dagster.yaml of the user's own is never touched.
     if not config.exists() or config.read_text() == _EARLIER_DAGSTER_YAML:
         config.write_text(DAGSTER_YAML)
-
-
-def _check_run_settings() -> None:
-    """The settings a run reads in its steps, checked before it starts (SettingsError)."""
-    from orchestration.publish import FULL_ENV
-    from orchestration.quality import check_settings
-
-    env_flag(FULL_ENV)
-    check_settings()
 
 
 def prepare_manifest(quiet: bool = False) -> None:
@@ -472,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
             return args.func(args, settings)
         with warehouse_lock(settings.warehouse_path):
             # after the lock: a second run is refused at once, whatever its settings
-            _check_run_settings()
+            check_run_settings()
             if manifest_is_stale():
                 print("leadscore: preparing the dbt manifest (dbt parse)", flush=True)
                 prepare_manifest(quiet=True)

@@ -1,6 +1,5 @@
 """The Dagster code location: `dagster dev -m orchestration.definitions`."""
 
-import os
 from datetime import UTC
 
 from dagster import (
@@ -21,7 +20,7 @@ from orchestration.quality import quality_assets, quality_checks
 from orchestration.report import run_report
 from orchestration.resources import LeadscoreResource
 from orchestration.sensors import build_landing_sensor
-from orchestration.settings import Settings, env_int, env_timezone
+from orchestration.settings import Settings, env_flag, env_int, env_timezone
 from orchestration.transform import dbt_resource, leadscore_dbt_assets
 
 DAILY_JOB_NAME = "daily_leadscore"
@@ -41,7 +40,7 @@ daily_job = define_asset_job(
     f"{env_int('LEADSCORE_SCHEDULE_HOUR', 6, minimum=0, maximum=23)} * * *",
     execution_timezone=env_timezone("LEADSCORE_SCHEDULE_TIMEZONE", "UTC"),
     default_status=DefaultScheduleStatus.RUNNING
-    if os.environ.get("LEADSCORE_SCHEDULE_ENABLED", "1") == "1"
+    if env_flag("LEADSCORE_SCHEDULE_ENABLED", default=True)
     else DefaultScheduleStatus.STOPPED,
     description="Scores the current UTC date every day (same as `leadscore run`).",
 )

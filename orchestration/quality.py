@@ -98,6 +98,10 @@ FULL_SCAN_ENV = "LEADSCORE_GX_FULL_SCAN"
 #: A row-level check scans in full when its last full scan is older than this many days.
 FULL_SCAN_EVERY_DAYS_ENV = "LEADSCORE_GX_FULL_SCAN_EVERY_DAYS"
 FULL_SCAN_EVERY_DAYS = 7
+#: larger values are typos, and would overflow a date computation
+MAX_FULL_SCAN_EVERY_DAYS = 36500
+#: the largest threshold that is not a ratio (the future skew: a year of minutes)
+MAX_THRESHOLD = 525600
 
 Log = Callable[[str], None]
 
@@ -466,17 +470,17 @@ def threshold(expectation: "Expectation", environ: Mapping[str, str] | None = No
     environ = os.environ if environ is None else environ
     default = expectation.mostly if spec["name"] == "mostly" else spec.get("default")
     raw = environ.get(spec["env"], "").strip()
-    ratio = spec["name"] in ("mostly", "min_ratio_of_previous")
+    # a ratio, or a number of minutes (the future skew) up to a year
+    upper = 1 if spec["name"] in ("mostly", "min_ratio_of_previous") else MAX_THRESHOLD
     expected = (
-        f"{spec['env']}={raw!r}: expected a number "
-        f"{'from 0 to 1' if ratio else 'of 0 or more'} ({spec['name']} of check "
+        f"{spec['env']}={raw!r}: expected a number from 0 to {upper} ({spec['name']} of check "
         f"{expectation.meta['check_name']})"
     )
     try:
         value = float(raw) if raw else float(default)
     except ValueError:
         raise SuiteError(expected) from None
-    if value != value or value < 0 or (ratio and value > 1):
+    if not 0 <= value <= upper:  # also rejects nan
         raise SuiteError(expected)
     return value
 
@@ -488,7 +492,7 @@ def check_settings(environ: Mapping[str, str] | None = None) -> None:
     stops before any work instead of failing in a check step. A suite file
     that does not load is left to the run, which names it in its step."""
     environ = os.environ if environ is None else environ
-    env_flag(FULL_SCAN_ENV, environ)
+    env_flag(FULL_SCAN_ENV, environ=environ)
     try:
         _full_scan_every_days(environ)
         email_workers(environ)
@@ -734,10 +738,17 @@ def _load_id_state(
 
 def _full_scan_every_days(environ: Mapping[str, str]) -> float:
     raw = environ.get(FULL_SCAN_EVERY_DAYS_ENV, "").strip()
+    expected = (
+        f"{FULL_SCAN_EVERY_DAYS_ENV}={raw!r}: expected a number of days from 0 (never) "
+        f"to {MAX_FULL_SCAN_EVERY_DAYS}"
+    )
     try:
-        return float(raw) if raw else float(FULL_SCAN_EVERY_DAYS)
+        days = float(raw) if raw else float(FULL_SCAN_EVERY_DAYS)
     except ValueError:
-        raise SuiteError(f"{FULL_SCAN_EVERY_DAYS_ENV}={raw!r}: expected a number of days") from None
+        raise SuiteError(expected) from None
+    if not 0 <= days <= MAX_FULL_SCAN_EVERY_DAYS:  # also rejects nan
+        raise SuiteError(expected)
+    return days
 
 
 def _encode_bounds(bounds: tuple[Any, Any] | None) -> str | None:
@@ -1691,7 +1702,7 @@ def run_suite(
     ensure_audit_tables(con)
     environ = os.environ if environ is None else environ
     if full_scan is None:
-        full_scan = env_flag(FULL_SCAN_ENV, environ)
+        full_scan = env_flag(FULL_SCAN_ENV, environ=environ)
     runner = _SuiteRun(
         con, entity, suite, run_id, now, environ, full_scan=full_scan, landing_dir=landing_dir
     )

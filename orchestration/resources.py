@@ -15,7 +15,7 @@ import duckdb
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
-from orchestration.settings import Settings, duckdb_memory_limit
+from orchestration.settings import Settings, check_run_settings, duckdb_memory_limit
 from orchestration.warehouse_lock import warehouse_lock
 
 
@@ -55,6 +55,12 @@ class LeadscoreResource(ConfigurableResource):
             return
         stack = ExitStack()
         stack.enter_context(warehouse_lock(Path(self.warehouse_path)))
+        try:
+            # a setting a later step could not use stops the run before any work
+            check_run_settings()
+        except BaseException:
+            stack.close()
+            raise
         self._run_lock = stack
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:

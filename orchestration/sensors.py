@@ -13,7 +13,6 @@ the change is picked up once that run is over.
 
 import datetime as dt
 import hashlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from dagster import (
 )
 
 from orchestration.resources import LeadscoreResource
+from orchestration.settings import env_int
 from orchestration.warehouse_lock import lock_holder
 
 INTERVAL_ENV = "LEADSCORE_SENSOR_INTERVAL_SECONDS"
@@ -46,16 +46,7 @@ ACTIVE_RUN_STATUSES = [
 
 def sensor_interval_seconds() -> int:
     """LEADSCORE_SENSOR_INTERVAL_SECONDS (default 300): the minimum time between evaluations."""
-    raw = os.environ.get(INTERVAL_ENV, "").strip()
-    if not raw:
-        return DEFAULT_INTERVAL_SECONDS
-    try:
-        seconds = int(raw)
-    except ValueError:
-        raise ValueError(f"{INTERVAL_ENV} must be a whole number of seconds, got {raw!r}") from None
-    if seconds < 1:
-        raise ValueError(f"{INTERVAL_ENV} must be at least 1, got {seconds}")
-    return seconds
+    return env_int(INTERVAL_ENV, DEFAULT_INTERVAL_SECONDS, minimum=1)
 
 
 def landing_files(landing_dir: Path) -> list[tuple[str, int, int]]:

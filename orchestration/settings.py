@@ -67,16 +67,33 @@ _TRUE = ("1", "true", "yes")
 _FALSE = ("0", "false", "no")
 
 
-def env_flag(env: str, environ: Mapping[str, str] | None = None) -> bool:
+def env_flag(env: str, default: bool = False, environ: Mapping[str, str] | None = None) -> bool:
     """A switch from the environment: 1/true/yes or 0/false/no (any case); unset
-    or blank is off. Anything else is an error, not silently off."""
+    or blank is `default`. Anything else is an error, not silently off."""
     environ = os.environ if environ is None else environ
     raw = environ.get(env, "").strip()
-    if not raw or raw.lower() in _FALSE:
-        return False
+    if not raw:
+        return default
     if raw.lower() in _TRUE:
         return True
+    if raw.lower() in _FALSE:
+        return False
     raise SettingsError(f"{env}={raw!r}: expected 1 or 0 (true/false, yes/no)")
+
+
+def check_run_settings() -> None:
+    """Raise SettingsError for any setting a run reads in its steps that it could
+    not use: the batch checks' thresholds and switches, the publish switch, the
+    sensor interval. Called before a run does any work, by `leadscore run` /
+    `backfill` (exit 2) and by every Dagster run (UI, schedule, sensor) when it
+    takes the warehouse."""
+    from orchestration.publish import FULL_ENV
+    from orchestration.quality import check_settings
+    from orchestration.sensors import sensor_interval_seconds
+
+    env_flag(FULL_ENV)
+    sensor_interval_seconds()
+    check_settings()
 
 
 def _path(env: str, default: Path) -> Path:

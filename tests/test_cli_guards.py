@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.settings import SettingsError, env_flag
+
 LEADSCORE = Path(sys.executable).parent / "leadscore"
 
 
@@ -37,14 +39,19 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
         ("LEADSCORE_SCHEDULE_HOUR", "25", "expected a whole number from 0 to 23"),
         ("LEADSCORE_SCHEDULE_TIMEZONE", "Mars/Base", "expected a time zone"),
         # read in the run's steps (batch checks, publish), checked before it starts
-        ("LEADSCORE_MIN_VOLUME_RATIO", "abc", "expected a number from 0 to 1"),
-        ("LEADSCORE_MIN_VOLUME_RATIO", "-1", "expected a number from 0 to 1"),
-        ("LEADSCORE_MIN_REFERENTIAL_INTEGRITY", "1.5", "expected a number from 0 to 1"),
-        ("LEADSCORE_MAX_FUTURE_SKEW_MINUTES", "abc", "expected a number of 0 or more"),
-        ("LEADSCORE_GX_FULL_SCAN_EVERY_DAYS", "weekly", "expected a number of days"),
+        ("LEADSCORE_MIN_VOLUME_RATIO", "abc", "expected a number from 0 to 1 "),
+        ("LEADSCORE_MIN_VOLUME_RATIO", "-1", "expected a number from 0 to 1 "),
+        ("LEADSCORE_MIN_REFERENTIAL_INTEGRITY", "1.5", "expected a number from 0 to 1 "),
+        ("LEADSCORE_MIN_REFERENTIAL_INTEGRITY", "nan", "expected a number from 0 to 1 "),
+        ("LEADSCORE_MAX_FUTURE_SKEW_MINUTES", "abc", "expected a number from 0 to 525600"),
+        ("LEADSCORE_MAX_FUTURE_SKEW_MINUTES", "inf", "expected a number from 0 to 525600"),
+        ("LEADSCORE_GX_FULL_SCAN_EVERY_DAYS", "weekly", "expected a number of days from 0"),
+        ("LEADSCORE_GX_FULL_SCAN_EVERY_DAYS", "-3", "expected a number of days from 0"),
         ("LEADSCORE_EMAIL_WORKERS", "many", "expected a whole number"),
         ("LEADSCORE_GX_FULL_SCAN", "maybe", "expected 1 or 0"),
         ("LEADSCORE_PUBLISH_FULL", "maybe", "expected 1 or 0"),
+        ("LEADSCORE_SCHEDULE_ENABLED", "maybe", "expected 1 or 0"),
+        ("LEADSCORE_SENSOR_INTERVAL_SECONDS", "abc", "expected a whole number from 1"),
     ],
 )
 def test_a_bad_environment_value_is_named_not_a_traceback(
@@ -63,6 +70,47 @@ def test_a_bad_environment_value_is_named_not_a_traceback(
     assert expected in run.stderr
     assert "Traceback" not in run.stderr + run.stdout
     assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_a_run_started_in_dagster_checks_the_same_settings_before_any_work(tmp_path: Path):
+    """The UI, the schedule and the sensor do not go through `leadscore`: the run
+    stops when it takes the warehouse, naming the variable, before any step."""
+    (tmp_path / "landing").mkdir()
+    script = (
+        "from dagster import DagsterEventType\n"
+        "from orchestration.definitions import DAILY_JOB_NAME, defs\n"
+        "from orchestration.hooks import root_cause\n"
+        "result = defs.resolve_job_def(DAILY_JOB_NAME).execute_in_process(\n"
+        "    partition_key='2026-03-01', raise_on_error=False)\n"
+        "print('success', result.success)\n"
+        "for event in result.all_events:\n"
+        "    if event.event_type == DagsterEventType.RESOURCE_INIT_FAILURE:\n"
+        "        print(root_cause(event.event_specific_data.error))\n"
+        "    if event.event_type == DagsterEventType.STEP_START:\n"
+        "        print('started', event.step_key)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        env=_env(tmp_path, LEADSCORE_PUBLISH_FULL="maybe"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "success False" in run.stdout
+    assert "LEADSCORE_PUBLISH_FULL='maybe': expected 1 or 0" in run.stdout, run.stdout
+    assert "started" not in run.stdout
+    assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_switches_read_one_to_zero_in_any_spelling():
+    assert [env_flag("X", environ={"X": v}) for v in ("1", "true", "YES", " yes ")] == [True] * 4
+    assert [env_flag("X", environ={"X": v}) for v in ("0", "false", "No")] == [False] * 3
+    # unset or blank: the default (the schedule's default is on)
+    assert env_flag("X", environ={}) is False
+    assert env_flag("X", default=True, environ={"X": " "}) is True
+    with pytest.raises(SettingsError, match=r"X='on': expected 1 or 0"):
+        env_flag("X", environ={"X": "on"})
 
 
 def test_a_second_run_stops_at_once_while_another_holds_the_warehouse(
