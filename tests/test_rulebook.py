@@ -113,6 +113,20 @@ def test_bad_rulebook_values_name_the_seed_row_and_column(tmp_path: Path) -> Non
         {"value": "(unclosed"},
     )
 
+    # an equals rule without a value: it would match nothing, silently
+    with (seeds / "fit_rules.csv").open(newline="") as handle:
+        equals_rule = next(
+            r
+            for r in csv.DictReader(handle)
+            if r["operator"] == "equals" and r["rule_id"] != first_rule["rule_id"]
+        )
+    equals_row = _edit_seed(
+        seeds,
+        "fit_rules",
+        {"model_id": equals_rule["model_id"], "rule_id": equals_rule["rule_id"]},
+        {"value": ""},
+    )
+
     # a burst window longer than a day: a burst across midnight would not be
     # complete on the next day, the date its flag applies from
     window_row = _edit_seed(
@@ -144,10 +158,16 @@ def test_bad_rulebook_values_name_the_seed_row_and_column(tmp_path: Path) -> Non
         "parameter='burst_window_seconds', value=90000"
     ) in err, err
     assert (
-        f"check rulebook/fit_rules:assert_fit_rule_values_are_valid failed: 1 failing row(s); "
-        f"e.g. seeds/fit_rules.csv row {regex_row}, model_id='{regex_rule['model_id']}', "
+        "check rulebook/fit_rules:assert_fit_rule_values_are_valid failed: 2 failing row(s); e.g. "
+    ) in err, err
+    assert (
+        f"seeds/fit_rules.csv row {regex_row}, model_id='{regex_rule['model_id']}', "
         f"rule_id='{regex_rule['rule_id']}', problem='regex value is not a valid regular "
         "expression'"
+    ) in err, err
+    assert (
+        f"seeds/fit_rules.csv row {equals_row}, model_id='{equals_rule['model_id']}', "
+        f"rule_id='{equals_rule['rule_id']}', problem='equals / contains / regex value is blank'"
     ) in err, err
     assert not publish.exists()
 
@@ -231,12 +251,30 @@ def test_a_fit_rule_country_outside_iso_3166_1_warns_and_the_run_publishes(
     tmp_path: Path,
 ) -> None:
     """`UK` in a fit rule matches no contact whose country is GB: the run
-    warns, naming the CSV row and the value, and still publishes (a rule may
-    list a wrong spelling on purpose to catch dirty CRM data). Codes compare
-    case-insensitively, as scoring compares them."""
+    warns, naming the CSV row and the value (upper-cased, as compared), and
+    still publishes (a rule may list a wrong spelling on purpose to catch
+    dirty CRM data). Codes compare trimmed and case-insensitively, as scoring
+    compares them; in, not_in and equals are checked."""
     project = _copy_project(tmp_path / "project")
-    rule = {"model_id": "all_products", "rule_id": "priority_country"}
-    row = _edit_seed(project / "seeds", "fit_rules", rule, {"value": "us| ca |UK|gb|Germany"})
+    seeds = project / "seeds"
+    in_row = _edit_seed(
+        seeds,
+        "fit_rules",
+        {"model_id": "all_products", "rule_id": "priority_country"},
+        {"value": "us| ca |UK|gb|Germany"},
+    )
+    not_in_row = _edit_seed(
+        seeds,
+        "fit_rules",
+        {"model_id": "analytics", "rule_id": "priority_country"},
+        {"operator": "not_in", "value": "England|fr"},
+    )
+    equals_row = _edit_seed(
+        seeds,
+        "fit_rules",
+        {"model_id": "analytics", "rule_id": "seniority_vp"},
+        {"field": "country", "value": "EU"},  # not an assigned ISO 3166-1 code
+    )
     generate(tmp_path / "landing", contacts=100, seed=7, end_date=dt.date(2026, 3, 31))
     run = _leadscore(project, tmp_path, "run", "--date", SCORE_DATE)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -247,13 +285,18 @@ def test_a_fit_rule_country_outside_iso_3166_1_warns_and_the_run_publishes(
     ]
     assert len(warnings) == 1, run.stderr[-3000:]
     assert warnings[0].startswith("leadscore: warning: ")
-    assert "warns: 2 failing row(s); e.g. " in warnings[0]
-    for unknown in ("UK", "GERMANY"):
+    assert "warns: 4 failing row(s); e.g. " in warnings[0]
+    for row, model, rule, unknown in [
+        (in_row, "all_products", "priority_country", "UK"),
+        (in_row, "all_products", "priority_country", "GERMANY"),
+        (not_in_row, "analytics", "priority_country", "ENGLAND"),
+        (equals_row, "analytics", "seniority_vp", "EU"),
+    ]:
         assert (
-            f"seeds/fit_rules.csv row {row}, model_id='all_products', "
-            f"rule_id='priority_country', unknown_country='{unknown}'"
-        ) in warnings[0]
-    assert "GB'" not in warnings[0] and "US'" not in warnings[0]
+            f"seeds/fit_rules.csv row {row}, model_id='{model}', "
+            f"rule_id='{rule}', unknown_country='{unknown}'"
+        ) in warnings[0], warnings[0]
+    assert "GB'" not in warnings[0] and "US'" not in warnings[0] and "FR'" not in warnings[0]
     assert " OK in " in run.stdout
     assert _published(tmp_path, "select count(*) from lead_scores")[0][0] > 0
 

@@ -1,6 +1,8 @@
 -- Operators with a numeric value have one: gte / lt a number, between two
 -- numbers `lo|hi` with lo <= hi; in / not_in have at least one non-blank item;
--- a regex compiles (on DuckDB; macro regex_is_valid).
+-- equals, contains and regex have a value (blank, equals matches nothing and
+-- contains / regex match every non-null value: is_not_null says that); a
+-- regex compiles (on DuckDB; macro regex_is_valid).
 
 with
 
@@ -89,6 +91,17 @@ select
     'in / not_in value lists nothing' as problem
 from list_checks
 where non_blank_items = 0
+
+union all
+
+select
+    model_id,
+    rule_id,
+    'equals / contains / regex value is blank' as problem
+from rules
+where
+    operator in ('equals', 'contains', 'regex')
+    and (value is null or trim(value) = '')
 
 union all
 
