@@ -381,7 +381,10 @@ def test_quarantine_rate_above_the_threshold_fails_the_dbt_build(built: Settings
         "duplicate 1, invalid_email 3, role_account 3, test_or_fake 9', "
         "first_flagged_contacts='C02, C03, C04, C05, C06'"
     )
-    lenient = "{quality_max_quarantine_rate: 0.6, quality_quarantine_min_contacts: 10}"
+    lenient = (
+        "{quality_max_quarantine_rate: 0.6, quality_quarantine_min_contacts: 10, "
+        f"score_date: {SCORE_DATE}}}"
+    )
     assert (
         dbt_command(built, "test", "--select", test, "--vars", lenient, check=False).returncode == 0
     )

@@ -13,8 +13,6 @@
 
 {{ config(severity='error', meta={'dagster': {'ref': {'name': 'int_quality__contact_flags'}}}) }}
 
-{%- set example_order = 'order by contact_id' if target.type == 'duckdb' else none %}
-{%- set flag_order = 'order by flag' if target.type == 'duckdb' else none %}
 
 with
 
@@ -53,9 +51,7 @@ quarantined as (
 
 flag_counts as (
 
-    select
-        flag,
-        count(*) as flagged
+    select {{ dbt.concat(['flag', "' '", 'cast(count(*) as ' ~ dbt.type_string() ~ ')']) }} as flag_count
     from flags
     group by flag
 
@@ -63,10 +59,7 @@ flag_counts as (
 
 by_flag as (
 
-    select
-        {{ dbt.listagg(
-            dbt.concat(['flag', "' '", 'cast(flagged as ' ~ dbt.type_string() ~ ')']), "', '", flag_order
-        ) }} as contacts_by_flag
+    select {{ dbt.listagg('flag_count', "', '", 'order by flag_count') }} as contacts_by_flag
     from flag_counts
 
 ),
@@ -81,7 +74,7 @@ flagged_contacts as (
 examples as (
 
     select
-        {{ dbt.listagg('contact_id', "', '", example_order, 5) }} as first_flagged_contacts
+        {{ dbt.listagg('contact_id', "', '", 'order by contact_id', 5) }} as first_flagged_contacts
     from flagged_contacts
 
 ),
