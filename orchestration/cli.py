@@ -161,6 +161,7 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
 
     from orchestration.definitions import DAILY_JOB_NAME, defs
     from orchestration.hooks import WEBHOOK_ENV, record_run_failure, root_cause
+    from orchestration.ingest import ENTITIES, ignored_files
     from orchestration.publish import BI_FILE_ASSET_PATH
 
     started = time.monotonic()
@@ -189,6 +190,11 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
                 _StderrLog(),
             )
     outcome = RunOutcome(score_date.isoformat(), result.success, time.monotonic() - started)
+    for name in ignored_files(settings.landing_dir):
+        outcome.warnings.append(
+            f"landing file {name} was not loaded: it matches none of "
+            f"{', '.join(entity.pattern for entity in ENTITIES.values())} (SPEC section 2)"
+        )
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE:
             outcome.failures.append(

@@ -880,6 +880,24 @@ def preview_markdown(con: duckdb.DuckDBPyConnection, table: str, limit: int = 5)
     return out.getvalue()
 
 
+def ignored_files(landing_dir: Path) -> list[str]:
+    """Visible files under the landing folder that no entity loads (a second
+    `crm/contacts_2.csv`, `crm/leads.csv`, `contacts.xlsx`), relative, sorted.
+    Hidden files and folders (`.leadscore-demo-data`, editors' swap files) are
+    not files anyone delivered."""
+    if not landing_dir.is_dir():
+        return []
+    loaded = {path for entity in ENTITIES.values() for path in entity.files(landing_dir)}
+    ignored = []
+    for folder, dirs, names in os.walk(landing_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in names:
+            path = Path(folder) / name
+            if not name.startswith(".") and path not in loaded:
+                ignored.append(path.relative_to(landing_dir).as_posix())
+    return sorted(ignored)
+
+
 def load_landing(
     settings: Settings, log: Callable[[str], None] = lambda _: None
 ) -> dict[str, EntityLoad]:

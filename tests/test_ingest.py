@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.ingest import ENTITIES, LoadFailed, load_entity, load_landing
+from orchestration.ingest import ENTITIES, LoadFailed, ignored_files, load_entity, load_landing
 from orchestration.resources import connect
 from orchestration.settings import Settings
 
@@ -613,3 +613,32 @@ def test_bad_json_line_beyond_the_sampled_part_names_its_line(settings: Settings
     )
     with pytest.raises(LoadFailed, match=r"row 30001, column 'created_at'"):
         load_landing(settings)
+
+
+def test_files_no_entity_loads_are_listed(tmp_path: Path) -> None:
+    """A second contacts file, a spreadsheet, a file outside the two folders:
+    listed for the run's summary (SPEC section 2: crm/contacts.* is one file).
+    Hidden files (the demo marker, swap files) are nobody's delivery."""
+    landing = tmp_path / "landing"
+    for name in (
+        "crm/accounts.csv",
+        "crm/contacts.parquet",
+        "crm/contacts_2.csv",
+        "crm/leads.xlsx",
+        "marketing/activities_2026_01.csv",
+        "marketing/activities.JSONL",
+        "marketing/clicks.csv",
+        "readme.txt",
+        ".leadscore-demo-data",
+        "crm/.contacts.csv.swp",
+        ".trash/crm/contacts.csv",
+    ):
+        (landing / name).parent.mkdir(parents=True, exist_ok=True)
+        (landing / name).write_text("x\n")
+    assert ignored_files(landing) == [
+        "crm/contacts_2.csv",
+        "crm/leads.xlsx",
+        "marketing/clicks.csv",
+        "readme.txt",
+    ]
+    assert ignored_files(tmp_path / "missing") == []

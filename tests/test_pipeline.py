@@ -232,9 +232,17 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
 
     # The next day publishes only its dates of the history tables; what BI
     # reads is still exactly the warehouse's marts, in the file and in Parquet.
+    # a second contacts file is not loaded (crm/contacts.* is one file): said, not silent
+    stray = settings.landing_dir / "crm" / "contacts_2.csv"
+    stray.write_bytes(contacts.read_bytes())
     capsys.readouterr()
     assert main(["run", "--quiet", "--date", next_day]) == 0
     out, err = capsys.readouterr()
+    stray.unlink()
+    assert (
+        "leadscore: warning: landing file crm/contacts_2.csv was not loaded: it matches none of "
+        "crm/accounts.*, crm/contacts.*, crm/opportunities.*, marketing/activities*.*"
+    ) in err
     # --quiet: the summary (and warnings) only; dbt's log stays in its run folder
     assert out.splitlines() == [line for line in out.splitlines() if line.startswith("leadscore: ")]
     assert f"leadscore: {next_day} OK" in out and "Running with dbt=" not in out
