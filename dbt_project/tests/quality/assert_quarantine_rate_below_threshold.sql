@@ -13,7 +13,6 @@
 
 {{ config(severity='error', meta={'dagster': {'ref': {'name': 'int_quality__contact_flags'}}}) }}
 
-
 with
 
 scored_contacts as (
