@@ -153,8 +153,9 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
     """Run the daily Dagster job for one score date and collect what failed.
 
     `quiet` keeps dbt's log (which dagster-dbt echoes to stdout) and Dagster's
-    info lines off the terminal; warnings, errors and the summary still print,
-    and nothing is lost: dbt's log stays in its run folder and every event in
+    own log lines off the terminal: the summary names every warning and failure
+    once (a failed step by its root cause, not Dagster's tracebacks), and
+    nothing is lost: dbt's log stays in its run folder and every event in
     Dagster's run history.
     """
     from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
@@ -166,7 +167,7 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
 
     started = time.monotonic()
     job = defs.resolve_job_def(DAILY_JOB_NAME)
-    log_level = "WARNING" if quiet else "INFO"
+    log_level = "CRITICAL" if quiet else "INFO"
     with contextlib.ExitStack() as stack:
         if quiet:
             stack.enter_context(
@@ -224,6 +225,10 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
                 outcome.rows_ingested += int(upserted.value)
             if event.asset_key.path == list(BI_FILE_ASSET_PATH):
                 outcome.published = True
+                warnings = metadata.get("warnings")
+                outcome.warnings.extend(
+                    f"publish: {warning}" for warning in (warnings.value if warnings else [])
+                )
     if not result.success and not outcome.failures:
         outcome.failures.append("the run failed; see `dagster dev` run history")
     return outcome

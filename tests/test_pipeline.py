@@ -103,7 +103,10 @@ def assert_flagged_since(con: duckdb.DuckDBPyConnection, first_date: str) -> Non
 
 
 def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
-    settings: Settings, sample_landing: Path, capsys: pytest.CaptureFixture[str]
+    settings: Settings,
+    sample_landing: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ):
     assert main(["run", "--date", SCORE_DATE]) == 0
     out, err = capsys.readouterr()
@@ -235,10 +238,20 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
     # a second contacts file is not loaded (crm/contacts.* is one file): said, not silent
     stray = settings.landing_dir / "crm" / "contacts_2.csv"
     stray.write_bytes(contacts.read_bytes())
+    # a publish that stands but could not remove an old copy says so in the summary
+    import orchestration.publish as publish_module
+
+    sweep = publish_module._sweep
+    stuck = "could not remove old copy published.duckdb.old-x: [Errno 13] Permission denied"
+    monkeypatch.setattr(publish_module, "_sweep", lambda *a, **k: [*sweep(*a, **k), stuck])
     capsys.readouterr()
     assert main(["run", "--quiet", "--date", next_day]) == 0
     out, err = capsys.readouterr()
+    monkeypatch.setattr(publish_module, "_sweep", sweep)
     stray.unlink()
+    assert f"leadscore: warning: publish: {stuck}" in err.splitlines()
+    # --quiet: each warning once, from the summary (not again as Dagster's log line)
+    assert err.splitlines() == [x for x in err.splitlines() if x.startswith("leadscore: ")], err
     assert (
         "leadscore: warning: landing file crm/contacts_2.csv was not loaded: it matches none of "
         "crm/accounts.*, crm/contacts.*, crm/opportunities.*, marketing/activities*.*"
@@ -423,6 +436,9 @@ def test_a_landing_set_without_rows_publishes_empty_scores(settings: Settings, t
     assert f"the tables were published to {settings.publish_path}, then a later step failed" in err
     assert "left untouched" not in err
     assert "step published__run_report failed" in err
+    # --quiet: the failure by its root cause, without Dagster's tracebacks
+    assert "Traceback" not in err and " - dagster - " not in err, err
+    assert all(line.startswith(("leadscore: ", "  ")) for line in err.splitlines()), err
     assert sha256(settings.publish_path) != before
     (record,) = (settings.audit_dir / "run_failures.jsonl").read_text().splitlines()
     assert '"published": true' in record
