@@ -238,8 +238,10 @@ def email_workers(environ: Mapping[str, str] | None = None) -> int:
         try:
             workers = int(raw)
         except ValueError:
-            raise ValueError(f"{EMAIL_WORKERS_ENV}={raw!r}: expected a whole number") from None
-        return max(1, workers)
+            workers = 0
+        if workers < 1:  # 0 or fewer is a typo, not "in process": that is 1
+            raise ValueError(f"{EMAIL_WORKERS_ENV}={raw!r}: expected a whole number from 1")
+        return workers
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
