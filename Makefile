@@ -39,7 +39,7 @@ dev: prepare
 # Optional, not part of `make test`: build the same dbt project on Spark
 # (dbt-spark, session mode, local PySpark; needs Java 17) and compare every
 # published mart with DuckDB's, after a daily run, a backfill of an older
-# date and the daily run again. About 7 minutes; ~400 MB of packages.
+# date and the daily run again. About 10 minutes; ~400 MB of packages.
 SPARK_VENV := .venv-spark
 SPARK_DATA := $(CURDIR)/data/spark-check
 SPARK_ENV := LEADSCORE_LANDING_DIR=$(SPARK_DATA)/landing \
