@@ -203,16 +203,15 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
             )
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
+            name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
             unexpected = evaluation.metadata.get("unexpected_count")
             if evaluation.passed and unexpected is not None and unexpected.value:
                 # within its threshold (activities of unknown contacts under the
                 # referential-integrity limit): the run goes on, and says so
-                name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
                 outcome.warnings.append(
                     f"check {name} passed within its threshold: {evaluation.description}"
                 )
             elif not evaluation.passed:
-                name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
                 description = evaluation.description or "details in its metadata"
                 if evaluation.severity == AssetCheckSeverity.ERROR:
                     outcome.failures.append(f"check {name} failed: {description}")
