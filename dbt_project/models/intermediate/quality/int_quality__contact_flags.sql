@@ -20,13 +20,14 @@
     {%- endif -%}
 {%- endif %}
 
+{#- The mailbox and domain rules judge only a parseable address: a broken one
+    is invalid_email and nothing else. Every CTE reads the contacts' table
+    itself, not a shared CTE: DuckDB materializes a CTE referenced more than
+    once, and a `contacts` CTE read five times wrote every column of every
+    contact to a temporary table (10M contacts: 37 s, 19 s this way). #}
+{%- set valid_emails = '(select * from ' ~ ref('int_quality__contact_emails') ~ ' where is_valid_syntax)' %}
+
 with
-
-contacts as (
-
-    select * from {{ ref('int_quality__contact_emails') }}
-
-),
 
 role_prefixes as (
 
@@ -71,15 +72,6 @@ duplicates as (
 
 ),
 
--- the mailbox and domain rules judge only a parseable address: a broken one
--- is invalid_email and nothing else
-valid_emails as (
-
-    select * from contacts
-    where is_valid_syntax
-
-),
-
 -- every value the fake-pattern rules test, tagged with the seed's applies_to
 fake_candidates as (
 
@@ -89,7 +81,7 @@ fake_candidates as (
         'email' as field_label,
         email_mailbox as candidate_value,
         email_normalized as display_value
-    from valid_emails
+    from {{ valid_emails }} as valid_emails
     where email_mailbox != ''
 
     union all
@@ -100,7 +92,7 @@ fake_candidates as (
         'first name' as field_label,
         lower(first_name) as candidate_value,
         first_name as display_value
-    from contacts
+    from {{ ref('int_quality__contact_emails') }}
     where first_name is not null
 
     union all
@@ -111,7 +103,7 @@ fake_candidates as (
         'last name' as field_label,
         lower(last_name) as candidate_value,
         last_name as display_value
-    from contacts
+    from {{ ref('int_quality__contact_emails') }}
     where last_name is not null
 
     union all
@@ -122,7 +114,7 @@ fake_candidates as (
         'name' as field_label,
         lower(full_name) as candidate_value,
         full_name as display_value
-    from contacts
+    from {{ ref('int_quality__contact_emails') }}
     where full_name is not null
 
 ),
@@ -138,7 +130,7 @@ invalid_email as (
                 'invalid syntax: ' || email_normalized
                 || ' (' || coalesce(invalid_reason, 'no reason given') || ')'
         end as detail
-    from contacts
+    from {{ ref('int_quality__contact_emails') }}
     -- an email without a verdict is caught by test assert_every_contact_email_checked
     where email_normalized is null or (is_email_checked and not is_valid_syntax)
 
@@ -147,9 +139,19 @@ invalid_email as (
 -- the address's domain and each parent of it with two labels or more
 -- (mx.zouz.fr.nf -> zouz.fr.nf, fr.nf): a list entry may sit at, above or
 -- below the registrable domain, so the registrable domain alone is not enough
+valid_email_domains as (
+
+    select
+        contact_id,
+        email_domain
+    from {{ ref('int_quality__contact_emails') }}
+    where is_valid_syntax
+
+),
+
 email_parent_domains as (
 
-    {{ domain_with_parents('valid_emails', 'contact_id', 'email_domain') }}
+    {{ domain_with_parents('valid_email_domains', 'contact_id', 'email_domain') }}
 
 ),
 
@@ -177,7 +179,7 @@ role_account as (
         'role_account' as flag,
         'role mailbox ' || role_prefixes.local_part || '@ (' || valid_emails.email_normalized || ')'
             as detail
-    from valid_emails
+    from {{ valid_emails }} as valid_emails
     inner join role_prefixes
         on valid_emails.email_mailbox = role_prefixes.local_part
 
@@ -196,7 +198,7 @@ test_domain_hits as (
                 then ' (under ' || test_domains.test_domain || ')'
             else ''
         end as detail
-    from valid_emails
+    from {{ valid_emails }} as valid_emails
     inner join test_domains
         on (
             test_domains.match_type = 'exact'

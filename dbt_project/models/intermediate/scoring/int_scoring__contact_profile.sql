@@ -73,13 +73,16 @@ free_email_domains as (
 
 ),
 
--- seniority is resolved once per distinct title, not once per contact
+-- seniority is resolved once per distinct title, not once per contact. The
+-- titles are read from staging itself, not from the contacts CTE: DuckDB
+-- materializes a CTE referenced more than once (10M contacts: 19 s, 13 s this
+-- way). Titles of contacts created after D only add unused lookup rows.
 job_titles as (
 
     select distinct
         job_title,
         {{ padded_words('job_title') }} as padded_title
-    from contacts
+    from {{ ref('stg_crm__contacts') }}
     where job_title is not null
 
 ),
