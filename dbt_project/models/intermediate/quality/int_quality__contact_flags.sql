@@ -142,10 +142,9 @@ invalid_email as (
 valid_email_domains as (
 
     select
-        contact_id,
-        email_domain
-    from {{ ref('int_quality__contact_emails') }}
-    where is_valid_syntax
+        valid_emails.contact_id,
+        valid_emails.email_domain
+    from {{ valid_emails }} as valid_emails
 
 ),
 
