@@ -8,10 +8,18 @@
 -- (score - sum of rounded points) goes to the component of largest magnitude
 -- (ties: component_type, then component_id), so that per contact and model
 -- the components sum exactly to the published score.
+--
+-- The components, and the scores they are scaled by, are inlined into each
+-- reader (cte_inlined; the small totals stay computed once): DuckDB would
+-- otherwise write the union of all components (150M rows at 10M contacts)
+-- to a temporary table, spill it, and read it three times; scanning the
+-- three source tables once per reader costs less. Alone on the 10M
+-- warehouse: 171-191 s materialized, 110-117 s inlined; at 1M 7.0 s and
+-- 5.7 s; the same rows.
 
 with
 
-scores as (
+scores as {{ cte_inlined() }} (
 
     select
         contact_id,
@@ -23,7 +31,7 @@ scores as (
 
 ),
 
-fit_components as (
+fit_components as {{ cte_inlined() }} (
 
     select
         contact_id,
@@ -35,7 +43,7 @@ fit_components as (
 
 ),
 
-activity_components as (
+activity_components as {{ cte_inlined() }} (
 
     select
         contact_id,
@@ -47,7 +55,7 @@ activity_components as (
 
 ),
 
-inactivity_components as (
+inactivity_components as {{ cte_inlined() }} (
 
     select
         inactivity_rule_points.contact_id,
@@ -64,7 +72,7 @@ inactivity_components as (
 
 ),
 
-components as (
+components as {{ cte_inlined() }} (
 
     select * from fit_components
     union all
@@ -74,7 +82,7 @@ components as (
 
 ),
 
-rounded as (
+rounded as {{ cte_inlined() }} (
 
     select
         contact_id,
