@@ -74,6 +74,24 @@
     {%- endif -%}
 {%- endif -%}
 {%- set rules_hash = local_md5(rules_text | join('\n')) %}
+{#- The previous build's bookkeeping, read before the model runs: the last
+    load it saw becomes a constant in the SQL, so the scan for new loads
+    skips every row group of older loads (DuckDB's min/max per row group;
+    at 10M contacts a full scan of 290M rows otherwise, 15 s). An empty
+    table or one built with other rules is not reused. -#}
+{%- set loaded_through = {'id': -1} -%}
+{%- if previous is not none -%}
+    {%- set bookkeeping = run_query(
+        "select coalesce(min(_loaded_through), -1), "
+        ~ "coalesce(min(case when _rules_hash = '" ~ rules_hash ~ "' then 1 else 0 end), 0) "
+        ~ "from " ~ previous
+    ).rows[0] -%}
+    {%- if bookkeeping[1] == 1 -%}
+        {%- do loaded_through.update({'id': bookkeeping[0] | int}) -%}
+    {%- else -%}
+        {%- set previous = none -%}
+    {%- endif -%}
+{%- endif %}
 {%- set micros_per_day = 86400000000 %}
 
 with
@@ -94,41 +112,15 @@ all_activities as {{ cte_inlined() }} (
 ),
 
 {% if previous is not none %}
-previous_rows as (
-
-    select
-        activity_id,
-        contact_id,
-        flag,
-        detail,
-        applies_from_date,
-        _loaded_through,
-        _rules_hash
-    from {{ previous }}
-
-),
-
-previous_build as (
-
-    select
-        -- an empty table or one built with other rules cannot be reused
-        coalesce(min(_loaded_through), -1) as loaded_through,
-        coalesce(min(case when _rules_hash = '{{ rules_hash }}' then 1 else 0 end), 0) = 1 as is_reusable
-    from previous_rows
-
-),
-
 reevaluated_contacts as (
 
-    select distinct all_activities.contact_id
+    select distinct contact_id
     from all_activities
-    cross join previous_build
     where
-        all_activities.contact_id is not null
+        contact_id is not null
         and (
-            all_activities._load_id is null  -- a row not written by the ingestion: always re-evaluated
-            or all_activities._load_id > previous_build.loaded_through
-            or not previous_build.is_reusable
+            _load_id is null  -- a row not written by the ingestion: always re-evaluated
+            or _load_id > {{ loaded_through['id'] }}
         )
 
 ),
@@ -141,14 +133,11 @@ kept_rows as (
         previous_rows.flag,
         previous_rows.detail,
         previous_rows.applies_from_date
-    from previous_rows
-    cross join previous_build
+    from {{ previous }} as previous_rows
     -- an anti join: unlike `not in`, never empty because of a null
     left join reevaluated_contacts
         on previous_rows.contact_id = reevaluated_contacts.contact_id
-    where
-        previous_build.is_reusable
-        and reevaluated_contacts.contact_id is null
+    where reevaluated_contacts.contact_id is null
 
 ),
 {% endif %}
