@@ -10,7 +10,7 @@
 -- the components sum exactly to the published score.
 --
 -- The components, and the scores they are scaled by, are inlined into each
--- reader (cte_inlined; the small totals stay computed once): DuckDB would
+-- reader (cte_inlined; the per-score totals stay computed once): DuckDB would
 -- otherwise write the union of all components (150M rows at 10M contacts)
 -- to a temporary table, spill it, and read it three times; scanning the
 -- three source tables once per reader costs less. Alone on the 10M
