@@ -543,6 +543,43 @@ def test_bot_flags_reevaluate_only_contacts_with_new_activities(tmp_path: Path):
     assert flagged["A07"].startswith("click_after_send: email_click 2.0 s after")
     assert flagged["A09"] == "kept"  # C23 had no new activity: its rows were reused
 
+    # A row the ingestion did not write (no _load_id: a hand-made backfill into
+    # raw) re-evaluates its contact on every build; other contacts are reused.
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute(
+            "update intermediate.int_quality__activity_flags set detail = 'kept' "
+            "where activity_id = 'A20'"
+        )
+        con.execute(
+            "insert into raw.marketing_activities by name select 'A31' as activity_id, "
+            "'C23' as contact_id, 'page_view' as activity_type, 'https://v.io/' as url, "
+            f"'{CHROME}' as user_agent, timestamp '2026-03-04 09:00:00' as occurred_at"
+        )
+        assert con.execute(
+            "select _load_id from raw.marketing_activities where activity_id = 'A31'"
+        ).fetchall() == [(None,)]
+    finally:
+        con.close()
+    dbt_command(settings, *build)
+    backfilled = dict((r[0], r[3]) for r in flag_rows(settings))
+    assert backfilled["A09"] == before["A09"]  # C23 re-evaluated
+    assert backfilled["A20"] == "kept"  # C28 reused
+    assert "A31" not in backfilled
+    # ... and again on the next build: C23 is not remembered as done
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute(
+            "update intermediate.int_quality__activity_flags set detail = 'kept' "
+            "where activity_id = 'A09'"
+        )
+    finally:
+        con.close()
+    dbt_command(settings, *build)
+    again = dict((r[0], r[3]) for r in flag_rows(settings))
+    assert again["A09"] == before["A09"]
+    assert again["A20"] == "kept"
+
     # Any other code or rules fingerprint: every activity is evaluated again,
     # and the result is what a full rebuild gives.
     con = connect(settings.warehouse_path)
