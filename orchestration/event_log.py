@@ -7,7 +7,12 @@ planned and an evaluated check per dbt test). Measured on the sample data
 (`leadscore run`, same warehouse, twice each): 58.4 / 54.8 s with Dagster's
 class, 43.5 / 45.8 s with this one.
 
-Only connection handling differs. The files are Dagster's own layout
+Only connection handling differs, plus two savings measured in session 22
+(a 100k-contact rescore, three runs each way: the time spent storing events
+4.9 / 3.8 / 4.4 s -> 2.1 / 2.2 / 1.9 s): a WAL-mode file's connections use
+`synchronous = NORMAL` (below), and a table found once by `has_table` is
+not looked up again (Dagster's opens a new engine for it at every asset
+check event). The files are Dagster's own layout
 (`$DAGSTER_HOME/history/runs/<run_id>.db` plus `index.db`), so `dagster dev`,
 older runs and Dagster's class read the same history. Engines are kept for
 the few most recent database files (a run writes its own file and the index),
@@ -41,7 +46,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SqliteEventLogStorageWatchdog,
 )
 from dagster._serdes import ConfigurableClassData
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from watchdog.events import FileSystemEvent
 from watchdog.observers import Observer
@@ -65,6 +70,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         # set first: Dagster's __init__ may already connect
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._engines_pid = os.getpid()
+        self._tables_seen: set[str] = set()
         super().__init__(base_dir or default_base_dir(), inst_data=inst_data)
 
     @classmethod
@@ -94,6 +100,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             # Connections may be used from any thread: the lock serialises them.
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         )
+        event.listen(engine, "connect", _normal_sync_in_wal_mode)
         self._engines[shard] = engine
         while len(self._engines) > self.MAX_ENGINES:
             _, oldest = self._engines.popitem(last=False)
@@ -108,6 +115,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
+                # A new file is switched to WAL mode by _initdb, after its first
+                # connection was opened: reconnect, so the pragma below applies.
+                engine.dispose()
             with engine.connect() as conn, conn.begin():
                 yield conn
 
@@ -130,7 +140,19 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(filename)
             self._initialized_dbs = set()
+            self._tables_seen = set()
         self._wipe_index()
+
+    def has_table(self, table_name: str) -> bool:
+        # Dagster's opens a new engine per call, and storing an asset check's
+        # event asks it each time (two events per dbt test). Dagster's
+        # migrations add tables, never drop them: a table seen stays.
+        if table_name in self._tables_seen:
+            return True
+        found = super().has_table(table_name)
+        if found:
+            self._tables_seen.add(table_name)
+        return found
 
     def watch(self, run_id: str, cursor: str | None, callback: EventHandlerFn) -> None:
         # Dagster's, with a watchdog that also wakes on the write-ahead log (below).
@@ -147,6 +169,23 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         with self._db_lock:
             self._dispose_engines()
         super().dispose()
+
+
+def _normal_sync_in_wal_mode(dbapi_connection: Any, _record: Any) -> None:
+    """`synchronous = NORMAL` on a connection to a WAL-mode file (Dagster creates
+    its files in WAL mode): a commit appends to the write-ahead log without
+    waiting for it to reach the disk. The file stays consistent; a power loss
+    (not a crash of the process) may lose the last events written. SQLite's
+    default, FULL, waited for the disk at each of a run's ~1,050 event commits.
+    In a rollback-journal mode NORMAL can corrupt a file on a power loss, so
+    such a file keeps FULL."""
+    cursor = dbapi_connection.cursor()
+    try:
+        (mode,) = cursor.execute("pragma journal_mode").fetchone()
+        if str(mode).lower() == "wal":
+            cursor.execute("pragma synchronous = normal")
+    finally:
+        cursor.close()
 
 
 class _RunLogWatchdog(SqliteEventLogStorageWatchdog):

@@ -4,6 +4,7 @@ class reads back from the same files, and its engines are bounded, not shared
 with a forked process and closed before a wipe deletes files."""
 
 import os
+import sqlite3
 import time
 from pathlib import Path
 
@@ -108,6 +109,48 @@ def test_engines_are_bounded_and_closed_before_a_wipe(home: Path, monkeypatch: p
         after = JOB.execute_in_process(instance=instance)
         assert (home / "history" / "runs" / f"{after.run_id}.db").exists()
         assert len(instance.all_logs(after.run_id)) > 5
+
+
+def test_write_ahead_logged_files_commit_without_waiting_for_the_disk(home: Path):
+    with DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        run_id = JOB.execute_in_process(instance=instance).run_id
+        for shard in ("index", run_id):
+            with storage._connect(shard) as conn:
+                assert conn.exec_driver_sql("pragma journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("pragma synchronous").scalar() == 1  # NORMAL
+
+    # a file in another journal mode keeps SQLite's default, FULL (2)
+    legacy = home / "history" / "runs" / "legacy.db"
+    sqlite3.connect(legacy).execute("create table t (x)").connection.close()
+    storage = PooledSqliteEventLogStorage(str(home / "history" / "runs"))
+    try:
+        with storage._engine("legacy").connect() as conn:
+            assert conn.exec_driver_sql("pragma journal_mode").scalar() == "delete"
+            assert conn.exec_driver_sql("pragma synchronous").scalar() == 2
+    finally:
+        storage.dispose()
+
+
+def test_a_table_once_found_is_not_looked_up_again(home: Path, monkeypatch: pytest.MonkeyPatch):
+    lookups: list[str] = []
+    dagsters = SqliteEventLogStorage.has_table
+
+    def counted(self: SqliteEventLogStorage, table_name: str) -> bool:
+        lookups.append(table_name)
+        return dagsters(self, table_name)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "has_table", counted)
+    with DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        for _ in range(3):  # each run stores asset check events
+            assert JOB.execute_in_process(instance=instance).success
+        assert lookups.count("asset_check_executions") == 1
+        assert storage.has_table("asset_check_executions")
+        assert not storage.has_table("no_such_table")
+        assert not storage.has_table("no_such_table")
+        assert lookups.count("no_such_table") == 2  # a missing table is asked again
+        assert lookups.count("asset_check_executions") == 1
 
 
 def test_a_forked_process_opens_its_own_engines(home: Path):
