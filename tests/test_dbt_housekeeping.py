@@ -3,12 +3,16 @@ looks at dbt's sources only (not the per-run folders dagster-dbt leaves in
 target/), and old per-run folders are removed, the latest kept."""
 
 import os
+import sys
+from importlib.metadata import version
 from pathlib import Path
 
+import dagster_dbt.core.resource as dagster_dbt_resource
 import pytest
+from packaging.version import Version
 
 from orchestration import cli
-from orchestration.transform import prune_run_targets
+from orchestration.transform import LeadscoreDbtCliResource, dbt_resource, prune_run_targets
 
 
 def _touch(path: Path, mtime: float) -> Path:
@@ -85,3 +89,18 @@ def test_old_run_folders_are_removed_and_the_latest_kept(tmp_path: Path):
     assert all(run.exists() for run in runs[5:])
     assert all(path.exists() for path in others)
     assert prune_run_targets(target, "leadscore_dbt_assets", keep=20) == []
+
+
+def test_dbts_version_comes_from_the_installed_package_not_a_subprocess(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    def no_subprocess(args: list[str], **kwargs: object) -> bytes:
+        raise AssertionError(f"ran {args}")
+
+    monkeypatch.setattr(dagster_dbt_resource, "check_output", no_subprocess)
+    resource = dbt_resource()
+    assert resource._cli_version == Version(version("dbt-core"))
+    # a dbt elsewhere (another venv) is still asked
+    other = LeadscoreDbtCliResource(project_dir=resource.project_dir, dbt_executable=sys.executable)
+    with pytest.raises(AssertionError, match="--version"):
+        _ = other._cli_version
