@@ -420,6 +420,45 @@ def test_score_deciles_compute_only_new_and_rescored_dates(settings: Settings, r
     assert query(settings, "select * from marts.score_performance order by all") == incremental
 
 
+def test_date_filtered_tests_check_the_run_date_without_reparsing(
+    settings: Settings, run_dbt, monkeypatch: pytest.MonkeyPatch
+):
+    """A test's `where` names the date as __score_date__ (macros/where_subquery.sql):
+    the date of the run replaces it when the test runs, so a new date re-parses
+    no file, and the test sees that date's rows only."""
+    d1, d2 = D - dt.timedelta(days=1), D
+    write_upstream(settings, [*twenty_contacts(d1), *twenty_contacts(d2)])
+    build(run_dbt, d1, "reporting_score_bands", "int_reporting__score_deciles")
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute(
+            "insert into intermediate.int_reporting__score_deciles "
+            "select * from intermediate.int_reporting__score_deciles "
+            "where contact_id = 'k01' and score_date = ?",
+            [d1],
+        )
+    finally:
+        con.close()
+    tests = ("test", "--select", "int_reporting__score_deciles", "--exclude", "test_type:unit")
+
+    # d2 sees no duplicate (d1's is outside its filter), and nothing was re-parsed
+    monkeypatch.setenv("LEADSCORE_SCORE_DATE", str(d2))
+    result = run_dbt(*tests, "--log-level", "debug")
+    assert "no changes found, skipping parsing" in result.stdout
+    target = settings.warehouse_path.parent / "dbt_target"
+    compiled = "".join(
+        path.read_text() for path in target.glob("compiled/**/unique_per_int_reporting__scor*.sql")
+    )
+    assert f"score_date = cast('{d2}' as date)" in compiled
+    assert "__score_date__" not in compiled
+
+    # d1 sees it: the test fails on the date it checks
+    monkeypatch.setenv("LEADSCORE_SCORE_DATE", str(d1))
+    result = run_dbt(*tests, check=False)
+    assert result.returncode != 0
+    assert "FAIL 1 unique_per_int_reporting__score_deciles" in result.stdout
+
+
 @pytest.mark.parametrize("node", ["account_scores", "score_performance"])
 def test_published_reporting_marts_have_enforced_contracts(node: str):
     """Every column of the published reporting marts is typed and described."""
