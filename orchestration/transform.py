@@ -94,6 +94,37 @@ translator = LeadscoreTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 KEEP_RUN_TARGETS = 20
 
 
+#: dbt's parse state, which dagster-dbt copies from dbt_project/target into each
+#: build's folder so that dbt parses only what changed
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+
+def keep_partial_parse(build_target: Path, project_target: Path) -> bool:
+    """Make a build's parse state the next build's starting point; True if copied.
+
+    dbt cannot use the parse state `leadscore prepare` left when the profile
+    differs, e.g. a cron job with another LEADSCORE_WAREHOUSE_PATH or memory
+    limit than the shell that prepared: it parses the whole project (~2.7 s
+    more per run) and writes a new state into the build's folder, which no
+    later build saw, so every run parsed in full. Copied back (atomically),
+    only the first run after a change does. Housekeeping never fails a build.
+    """
+    built = build_target / PARTIAL_PARSE_FILE
+    kept = project_target / PARTIAL_PARSE_FILE
+    scratch = kept.with_name(f".{PARTIAL_PARSE_FILE}.{os.getpid()}.tmp")
+    try:
+        state = built.read_bytes()
+        if kept.exists() and kept.read_bytes() == state:
+            return False
+        scratch.write_bytes(state)
+        os.replace(scratch, kept)
+    except OSError:
+        with contextlib.suppress(OSError):
+            scratch.unlink(missing_ok=True)
+        return False
+    return True
+
+
 def prune_run_targets(target_dir: Path, prefix: str, keep: int = KEEP_RUN_TARGETS) -> list[Path]:
     """Remove all but the `keep` most recent `<prefix>-*` folders; return the removed ones.
 
@@ -271,6 +302,8 @@ def leadscore_dbt_assets(
         else:
             yield event
     yield from described_failures(failed_checks, invocation, Path(leadscore.warehouse_path))
+    if keep_partial_parse(Path(invocation.target_path), Path(dbt_project.project_dir) / "target"):
+        context.log.info("dbt's parse state from this build kept for the next one")
     error = invocation.get_error()
     if error is not None:
         raise error

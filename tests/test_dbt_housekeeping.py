@@ -12,7 +12,13 @@ import pytest
 from packaging.version import Version
 
 from orchestration import cli
-from orchestration.transform import LeadscoreDbtCliResource, dbt_resource, prune_run_targets
+from orchestration.transform import (
+    PARTIAL_PARSE_FILE,
+    LeadscoreDbtCliResource,
+    dbt_resource,
+    keep_partial_parse,
+    prune_run_targets,
+)
 
 
 def _touch(path: Path, mtime: float) -> Path:
@@ -104,3 +110,15 @@ def test_dbts_version_comes_from_the_installed_package_not_a_subprocess(
     other = LeadscoreDbtCliResource(project_dir=resource.project_dir, dbt_executable=sys.executable)
     with pytest.raises(AssertionError, match="--version"):
         _ = other._cli_version
+
+
+def test_a_builds_new_parse_state_is_kept_for_the_next_build(tmp_path: Path):
+    project_target, build_target = tmp_path / "target", tmp_path / "target" / "build-1"
+    build_target.mkdir(parents=True)
+    assert not keep_partial_parse(build_target, project_target)  # dbt wrote none: nothing to do
+
+    (build_target / PARTIAL_PARSE_FILE).write_bytes(b"state after a full parse")
+    assert keep_partial_parse(build_target, project_target)
+    assert (project_target / PARTIAL_PARSE_FILE).read_bytes() == b"state after a full parse"
+    assert not keep_partial_parse(build_target, project_target)  # unchanged: not rewritten
+    assert sorted(p.name for p in project_target.iterdir()) == ["build-1", PARTIAL_PARSE_FILE]
