@@ -40,7 +40,7 @@ class LeadscoreDbtCliResource(DbtCliResource):
       the dbt-core installed with it, whose version the package metadata
       gives; any other executable is still asked.
     - It loads dbt's profile, project and base macros into the Dagster process
-      (~2 s) for an adapter that serves only its optional row-count and
+      (1.5-1.8 s) for an adapter that serves only its optional row-count and
       column-metadata fetches (`fetch_row_counts`, `fetch_column_metadata`).
       This project uses neither (the publish step records each published
       table's row count), so no adapter is made.
