@@ -496,6 +496,20 @@ def flag_rows(settings: Settings) -> list[tuple]:
     )
 
 
+def mark_kept(settings: Settings, activity_id: str) -> None:
+    """Mark a flag row: a build that reuses the row keeps the mark, one that
+    re-evaluates its contact replaces it."""
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute(
+            "update intermediate.int_quality__activity_flags set detail = 'kept' "
+            "where activity_id = ?",
+            [activity_id],
+        )
+    finally:
+        con.close()
+
+
 def test_bot_flags_reevaluate_only_contacts_with_new_activities(tmp_path: Path):
     """The flags table keeps unaffected contacts' rows and equals a full rebuild."""
     settings = settings_in(tmp_path)
@@ -514,14 +528,7 @@ def test_bot_flags_reevaluate_only_contacts_with_new_activities(tmp_path: Path):
     assert set(before) == bots
 
     # A marker on an untouched contact's row shows whether rows are reused.
-    con = connect(settings.warehouse_path)
-    try:
-        con.execute(
-            "update intermediate.int_quality__activity_flags set detail = 'kept' "
-            "where activity_id = 'A09'"
-        )
-    finally:
-        con.close()
+    mark_kept(settings, "A09")
 
     # Day two: a send lands 2 s before C21's old click (A07 becomes a bot click),
     # and A12 is re-delivered with the url of A13 (C25's burst drops to 2 urls).
@@ -545,12 +552,9 @@ def test_bot_flags_reevaluate_only_contacts_with_new_activities(tmp_path: Path):
 
     # A row the ingestion did not write (no _load_id: a hand-made backfill into
     # raw) re-evaluates its contact on every build; other contacts are reused.
+    mark_kept(settings, "A20")
     con = connect(settings.warehouse_path)
     try:
-        con.execute(
-            "update intermediate.int_quality__activity_flags set detail = 'kept' "
-            "where activity_id = 'A20'"
-        )
         con.execute(
             "insert into raw.marketing_activities by name select 'A31' as activity_id, "
             "'C23' as contact_id, 'page_view' as activity_type, 'https://v.io/' as url, "
@@ -567,14 +571,7 @@ def test_bot_flags_reevaluate_only_contacts_with_new_activities(tmp_path: Path):
     assert backfilled["A20"] == "kept"  # C28 reused
     assert "A31" not in backfilled
     # ... and again on the next build: C23 is not remembered as done
-    con = connect(settings.warehouse_path)
-    try:
-        con.execute(
-            "update intermediate.int_quality__activity_flags set detail = 'kept' "
-            "where activity_id = 'A09'"
-        )
-    finally:
-        con.close()
+    mark_kept(settings, "A09")
     dbt_command(settings, *build)
     again = dict((r[0], r[3]) for r in flag_rows(settings))
     assert again["A09"] == before["A09"]
