@@ -1,6 +1,7 @@
 """What `leadscore` does around dbt on every run: the manifest staleness check
 looks at dbt's sources only (not the per-run folders dagster-dbt leaves in
-target/), and old per-run folders are removed, the latest kept."""
+target/), old per-run folders are removed, the latest kept, dbt's version
+comes without running dbt, and a build's parse state is kept for the next."""
 
 import os
 import sys
@@ -98,7 +99,7 @@ def test_old_run_folders_are_removed_and_the_latest_kept(tmp_path: Path):
 
 
 def test_dbts_version_comes_from_the_installed_package_not_a_subprocess(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ):
     def no_subprocess(args: list[str], **kwargs: object) -> bytes:
         raise AssertionError(f"ran {args}")
