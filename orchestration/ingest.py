@@ -39,7 +39,8 @@ DOUBLE = "double"
 BOOLEAN = "boolean"
 TEXT = "varchar"
 
-#: Types of the contract's non-text columns; every other column is text.
+#: Types of the contract's non-text columns, for the entities whose contract
+#: (SPEC section 2) names them (Entity.column_type); every other column is text.
 COLUMN_TYPES: dict[str, str] = {
     "created_at": TIMESTAMP,
     "updated_at": TIMESTAMP,
@@ -74,6 +75,19 @@ class Entity:
     @property
     def table(self) -> str:
         return f"raw.{self.name}"
+
+    def column_type(self, column: str) -> str:
+        """The raw type of a column of this entity's files.
+
+        Typed (and so validated) are this entity's contract columns, and
+        `updated_at` in every entity: it orders re-delivered rows (SPEC
+        section 2). Any other column is an unknown extra, kept as text,
+        whatever it is called elsewhere: a contact's `employee_count` of
+        '51-200' or an activity's `amount` of 'n/a' reject nothing.
+        """
+        if column == "updated_at" or column in self.required or column in self.optional:
+            return COLUMN_TYPES.get(column, TEXT)
+        return TEXT
 
     @property
     def pattern(self) -> str:
@@ -253,6 +267,15 @@ def _fingerprint_and_check_utf8(path: Path, check_utf8: bool) -> str:
     return digest.hexdigest()
 
 
+def _only_whitespace(path: Path) -> bool:
+    """True if the file holds nothing but whitespace (blank lines), read in chunks."""
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            if chunk.strip():
+                return False
+    return True
+
+
 def _csv_header(path: Path) -> list[str]:
     # utf-8-sig: a byte order mark (Excel, many CRM exports) is not part of the
     # first name, quoted or not
@@ -308,6 +331,13 @@ def _reader_sql(
             bad = _first_bad_json_line(con, path)
             if bad is not None:
                 raise _json_lines_error(con, path, None, bad=bad)
+            if _only_whitespace(path):
+                raise LandingError(
+                    path,
+                    "has no JSON object, only blank lines; a JSON lines file has no header "
+                    "to say 'no rows yet': deliver a header-only CSV or a Parquet file "
+                    "without rows instead",
+                )
         columns = [row[0] for row in described]
         spec = "{" + ", ".join(f"{_sql_string(c)}: 'VARCHAR'" for c in columns) + "}"
         sql = f"read_json({literal}, format = 'newline_delimited', columns = {spec})"
@@ -525,7 +555,7 @@ def _ensure_table(con: duckdb.DuckDBPyConnection, entity: Entity, columns: list[
         [entity.name],
     ).fetchone()[0]
     if not exists:
-        defs = [f"{_quote(c)} {COLUMN_TYPES.get(c, TEXT)}" for c in contract]
+        defs = [f"{_quote(c)} {entity.column_type(c)}" for c in contract]
         defs += [
             "_source_file varchar",
             "_source_row bigint",
@@ -533,20 +563,29 @@ def _ensure_table(con: duckdb.DuckDBPyConnection, entity: Entity, columns: list[
             "_load_id bigint",
         ]
         con.execute(f"create table {entity.table} ({', '.join(defs)})")
-    present = {
-        row[0]
-        for row in con.execute(
-            "select column_name from information_schema.columns "
+    present = dict(
+        con.execute(
+            "select column_name, data_type from information_schema.columns "
             "where table_schema = 'raw' and table_name = ?",
             [entity.name],
         ).fetchall()
-    }
+    )
+    for column, data_type in present.items():
+        # Earlier commits also typed an extra column named like another
+        # entity's typed column (a contact's employee_count); it becomes text,
+        # as every unknown extra column is, so that values such as '51-200' load.
+        if (
+            column not in METADATA_COLUMNS
+            and entity.column_type(column) == TEXT
+            and data_type.upper() != "VARCHAR"
+        ):
+            con.execute(f"alter table {entity.table} alter column {_quote(column)} type varchar")
     for column in columns:
         if column not in present:
             # Unknown extra columns are kept (as text) and ignored by scoring.
             con.execute(
                 f"alter table {entity.table} add column {_quote(column)} "
-                f"{COLUMN_TYPES.get(column, TEXT)}"
+                f"{entity.column_type(column)}"
             )
 
 
@@ -600,7 +639,7 @@ def _stage_file(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, disp
             if c == entity.key
             else f"nullif(trim({_parse_expression(c, TEXT)}), '')"
             if c in REFERENCE_COLUMNS
-            else _typed_expression(c, COLUMN_TYPES.get(c, TEXT), landed[c])
+            else _typed_expression(c, entity.column_type(c), landed[c])
         )
         + f" as {_quote(c)}"
         for c in columns
@@ -632,8 +671,9 @@ def _stage_file(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, disp
     # first missing id, and whether any id repeats. Columns cast directly from
     # their Parquet type cannot hold a bad value.
     key = _quote(entity.key)
-    typed = [c for c in columns if c in COLUMN_TYPES and not _is_direct(COLUMN_TYPES[c], landed[c])]
-    checks = [(c, COLUMN_TYPES[c], _bad_value_condition(c, COLUMN_TYPES[c])) for c in typed] + [
+    types = {c: entity.column_type(c) for c in columns}
+    typed = [c for c in columns if types[c] != TEXT and not _is_direct(types[c], landed[c])]
+    checks = [(c, types[c], _bad_value_condition(c, types[c])) for c in typed] + [
         (entity.key, "key", f"nullif(trim(cast({key} as varchar)), '') is null")
     ]
     aggregates = ", ".join(

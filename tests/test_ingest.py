@@ -592,6 +592,118 @@ def test_bad_json_lines_name_the_line(
     ]
 
 
+def test_json_lines_file_of_blank_lines_says_so(settings: Settings, landing: Path):
+    """A JSON lines file has no header to say "no rows yet": a file of blank
+    lines is rejected as such, not as a file missing every required column."""
+    write(landing / "marketing" / "activities_2026_02.jsonl", "\n \n\n")
+    with pytest.raises(
+        LoadFailed,
+        match=r"activities_2026_02\.jsonl: has no JSON object, only blank lines; .*header-only CSV",
+    ):
+        load_landing(settings)
+    assert query(settings, "select count(*) from raw.marketing_activities") == [(2,)]
+
+
+def test_extra_columns_named_like_another_entitys_typed_column_are_text(
+    settings: Settings, landing: Path
+):
+    """SPEC section 2: unknown extra columns are kept and ignored. A contact's
+    employee_count or an activity's amount and created_at are not in those
+    entities' contracts, so they are text, whatever they hold; updated_at is
+    typed in every entity (it orders re-delivered rows) and so are each
+    entity's own contract columns (an account's employee_count, above)."""
+    write(
+        landing / "crm" / "contacts.csv",
+        "contact_id,email,created_at,employee_count,closed_at\n"
+        "C1,ana@acme.io,2026-01-01,51-200,never\n",
+    )
+    write(
+        landing / "marketing" / "activities_2026_01.csv",
+        "activity_id,contact_id,activity_type,occurred_at,amount,created_at,is_won\n"
+        "X1,C1,page_view,2026-01-05T10:00:00Z,n/a,01/12/2026 10:00,maybe\n",
+    )
+    pq.write_table(
+        pa.table(
+            {
+                "activity_id": ["X2"],
+                "contact_id": ["C1"],
+                "activity_type": ["demo_request"],
+                "occurred_at": ["2026-01-06T10:00:00Z"],
+                "amount": [12.5],
+            }
+        ),
+        landing / "marketing" / "activities_2026_02.parquet",
+    )
+    load_landing(settings)
+    assert query(settings, "select employee_count, closed_at from raw.crm_contacts") == [
+        ("51-200", "never")
+    ]
+    assert query(
+        settings,
+        "select activity_id, amount, created_at, is_won from raw.marketing_activities "
+        "order by activity_id",
+    ) == [("X1", "n/a", "01/12/2026 10:00", "maybe"), ("X2", "12.5", None, None)]
+    types = dict(
+        query(
+            settings,
+            "select table_name || '.' || column_name, data_type from information_schema.columns "
+            "where table_schema = 'raw' and column_name in ('employee_count', 'amount', "
+            "'updated_at', 'created_at')",
+        )
+    )
+    assert types == {
+        "crm_accounts.employee_count": "BIGINT",
+        "crm_accounts.updated_at": "TIMESTAMP",
+        "crm_accounts.created_at": "TIMESTAMP",
+        "crm_contacts.employee_count": "VARCHAR",
+        "crm_contacts.updated_at": "TIMESTAMP",
+        "crm_contacts.created_at": "TIMESTAMP",
+        "crm_opportunities.amount": "DOUBLE",
+        "crm_opportunities.created_at": "TIMESTAMP",
+        "marketing_activities.amount": "VARCHAR",
+        "marketing_activities.created_at": "VARCHAR",
+    }
+    # a bad updated_at still rejects its file: it decides which row wins
+    write(
+        landing / "marketing" / "activities_2026_03.csv",
+        "activity_id,contact_id,activity_type,occurred_at,updated_at\n"
+        "X3,C1,page_view,2026-01-07T10:00:00Z,01/12/2026 10:00\n",
+    )
+    with pytest.raises(LoadFailed, match=r"row 1, column 'updated_at'.*not an ISO 8601"):
+        load_landing(settings)
+
+
+def test_extra_column_typed_by_an_earlier_commit_becomes_text(settings: Settings, landing: Path):
+    """A raw table from before per-entity types holds a contact's extra
+    employee_count as BIGINT: the next load turns it into text, keeping its
+    values, so that '51-200' loads."""
+    write(
+        landing / "crm" / "contacts.csv",
+        "contact_id,email,created_at,employee_count\nC1,ana@acme.io,2026-01-01,12\n",
+    )
+    load_landing(settings)
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute(
+            "alter table raw.crm_contacts alter column employee_count type bigint "
+            "using cast(employee_count as bigint)"
+        )
+    finally:
+        con.close()
+    write(
+        landing / "crm" / "contacts.csv",
+        "contact_id,email,created_at,employee_count\n"
+        "C1,ana@acme.io,2026-01-01,12\nC2,bo@beta.com,2026-01-02,51-200\n",
+    )
+    load_landing(settings)
+    assert query(
+        settings, "select contact_id, employee_count from raw.crm_contacts order by 1"
+    ) == [
+        ("C1", "12"),
+        ("C2", "51-200"),
+    ]
+
+
 def test_bad_json_line_beyond_the_sampled_part_names_its_line(settings: Settings, landing: Path):
     """Column detection reads only the start of a file: a bad line further on
     fails the copy, and is still named by its line (and its row, as a bad
