@@ -444,9 +444,27 @@ def _parse_expression(column: str, data_type: str) -> str:
         # ISO 8601; values without an offset are UTC (session TimeZone is UTC).
         # An ISO timestamp starts with its year: DuckDB's cast also takes the
         # words epoch, infinity and -infinity (1970, 9999, year 1), never data.
+        # DuckDB reads the extended form (2026-12-01T10:00:00Z); a value it
+        # cannot read is tried once more in the extended form, which covers
+        # ISO's basic form (20261201T100000Z, 20261201) and a lower-case t or
+        # z (RFC 3339). Only values the first cast rejects take that path.
+        upper = f"upper({text})"
+        extended = (
+            f"case when regexp_matches({upper}, '^[0-9]{{8}}T[0-9]{{6}}') "
+            f"then regexp_replace({upper}, '^([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})T"
+            f"([0-9]{{2}})([0-9]{{2}})([0-9]{{2}})', '\\1-\\2-\\3T\\4:\\5:\\6') "
+            f"when regexp_matches({upper}, '^[0-9]{{8}}T[0-9]{{4}}') "
+            f"then regexp_replace({upper}, '^([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})T"
+            f"([0-9]{{2}})([0-9]{{2}})', '\\1-\\2-\\3T\\4:\\5') "
+            f"when regexp_matches({upper}, '^[0-9]{{8}}$') "
+            f"then regexp_replace({upper}, '^([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})$', "
+            f"'\\1-\\2-\\3') "
+            f"else {upper} end"
+        )
         return (
             f"case when left({text}, 1) between '0' and '9' "
-            f"then cast(try_cast({text} as timestamptz) as timestamp) end"
+            f"then cast(coalesce(try_cast({text} as timestamptz), "
+            f"try_cast({extended} as timestamptz)) as timestamp) end"
         )
     if data_type == BIGINT:
         return f"try_cast(try_cast({text} as double) as bigint)"

@@ -223,6 +223,13 @@ BAD_FILES = [
         )
         for word in ("epoch", "infinity", "-infinity")
     ],
+    # ISO's basic form is read, but a month 13 is still no date
+    pytest.param(
+        "contacts.csv",
+        "contact_id,email,created_at\nC8,a@b.io,20260101\nC9,c@d.io,20261301T100000Z\n",
+        r"crm/contacts.csv, row 2, column 'created_at': value '20261301T100000Z' is not an ISO",
+        id="basic-form-bad-month",
+    ),
     pytest.param(
         "contacts.csv",
         "contact_id,email,created_at,_source_file\nC8,a@b.io,2026-01-01,export-7\n",
@@ -308,6 +315,35 @@ def test_csv_with_byte_order_mark_and_quoted_header_loads(settings: Settings, la
     assert query(
         settings, "select contact_id, email, account_id from raw.crm_contacts order by 1"
     ) == [("C1", "ana@acme.io", "A1"), ("C2", "bo@beta.com", "A2")]
+
+
+def test_iso_8601_basic_form_and_lower_case_designators_load(settings: Settings, landing: Path):
+    """SPEC section 2: timestamps are ISO 8601. Besides the extended form,
+    the basic form (20261201T100000Z, with or without seconds or an offset,
+    or a date alone) and a lower-case t / z (RFC 3339) load, stored as UTC."""
+    write(
+        landing / "marketing" / "activities_2026_01.csv",
+        "activity_id,contact_id,activity_type,occurred_at\n"
+        "X1,C1,page_view,20261201T100000Z\n"
+        "X2,C1,page_view,20261201T100000.5+0100\n"
+        "X3,C1,page_view,20261201T1000-02\n"
+        "X4,C1,page_view,20261201\n"
+        "X5,C1,page_view,2026-12-01t10:00:00z\n"
+        "X6,C1,page_view,2026-12-01T10:00:00+01:00\n",
+    )
+    load_landing(settings)
+    assert query(
+        settings,
+        "select activity_id, cast(occurred_at as varchar) from raw.marketing_activities "
+        "order by activity_id",
+    ) == [
+        ("X1", "2026-12-01 10:00:00"),
+        ("X2", "2026-12-01 09:00:00.5"),
+        ("X3", "2026-12-01 12:00:00"),
+        ("X4", "2026-12-01 00:00:00"),
+        ("X5", "2026-12-01 10:00:00"),
+        ("X6", "2026-12-01 09:00:00"),
+    ]
 
 
 def test_header_only_file_is_valid(settings: Settings, landing: Path):
