@@ -34,7 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 import email_validator
@@ -122,6 +122,16 @@ EMAIL_BATCH_SIZE = 20_000
 EMAIL_PARALLEL_MIN = 20_000
 #: Worker processes for the email checks; default: the CPUs this process may use.
 EMAIL_WORKERS_ENV = "LEADSCORE_EMAIL_WORKERS"
+#: The characters of a dot-atom (RFC 5322 3.2.3) in lower case: email-validator's
+#: ATEXT (rfc_constants.ATEXT), upper-case letters left out (emails are lower-cased).
+_ATEXT = "a-z0-9_!#$%&'*+/=?^`{|}~-"
+#: The plain form of a normalized email (RE2, full match): a dot-atom local part
+#: of ASCII characters and one @ before an ASCII host name. Such an address is
+#: valid exactly when its domain is (see `plain_domain_check`) and it is at most
+#: PLAIN_EMAIL_MAX_LENGTH long, so it is judged by its domain, not one by one.
+PLAIN_EMAIL_PATTERN = f"[{_ATEXT}]+(\\.[{_ATEXT}]+)*@[a-z0-9.-]+"
+#: email-validator's limit on a whole address (rfc_constants.EMAIL_MAX_LENGTH).
+PLAIN_EMAIL_MAX_LENGTH = email_validator.rfc_constants.EMAIL_MAX_LENGTH
 
 
 @dataclass(frozen=True)
@@ -230,6 +240,45 @@ def check_email_batch(emails: Sequence[str]) -> EmailColumns:
     )
 
 
+#: What a batch task returns (EmailColumns, or plain_domain_batch's columns).
+_Verdicts = TypeVar("_Verdicts")
+
+
+def plain_domain_check(domain: str) -> tuple[bool, str | None]:
+    """(True if every plain address at `domain` is valid, its registrable domain).
+
+    False: the domain is invalid, or its addresses are left to the one-by-one
+    check (below).
+
+    A plain address (PLAIN_EMAIL_PATTERN, at most PLAIN_EMAIL_MAX_LENGTH long)
+    passes every check of email-validator but the domain's: its local part is
+    a dot-atom of ASCII characters (valid, unchanged by normalization, and its
+    length is only checked in strict mode, which is off), and the length of
+    the whole address is the one checked. So `check_email` says valid for
+    each of them exactly when it says so for `a@domain`, the same domain and
+    registrable domain included. Domains for which that reasoning does not
+    hold go one by one: a reserved name (check_email swaps it for
+    example.com, which changes the length) and an IDNA label (xn--, shown
+    decoded, which changes the normalized form's length).
+    tests/test_quality.py holds the claim against the library on edge cases
+    and random addresses.
+    """
+    if (
+        not domain.isascii()
+        or any(label.startswith("xn--") for label in domain.split("."))
+        or _special_use_suffix(domain) is not None
+    ):
+        return False, None
+    check = check_email(f"a@{domain}")
+    return check.is_valid_syntax, check.registrable_domain
+
+
+def plain_domain_batch(domains: Sequence[str]) -> tuple[list[bool], list[str | None]]:
+    """`plain_domain_check` over a batch, as columns (a worker's task)."""
+    checks = [plain_domain_check(domain) for domain in domains]
+    return [ok for ok, _ in checks], [registrable for _, registrable in checks]
+
+
 def email_workers(environ: Mapping[str, str] | None = None) -> int:
     """How many processes validate emails: LEADSCORE_EMAIL_WORKERS, else the usable CPUs."""
     environ = os.environ if environ is None else environ
@@ -249,9 +298,11 @@ def email_workers(environ: Mapping[str, str] | None = None) -> int:
 
 
 def _email_check_batches(
-    pending: Sequence[str], workers: int
-) -> Iterator[tuple[Sequence[str], EmailColumns]]:
-    """(emails, verdicts) per batch of EMAIL_BATCH_SIZE, in order.
+    pending: Sequence[str],
+    workers: int,
+    task: Callable[[Sequence[str]], _Verdicts] = check_email_batch,
+) -> Iterator[tuple[Sequence[str], _Verdicts]]:
+    """(emails, task(emails)) per batch of EMAIL_BATCH_SIZE, in order.
 
     Email validation is pure Python (the GIL allows one core per process), so
     a large backlog (the first run over a full CRM: ~1M emails) is spread over
@@ -263,7 +314,7 @@ def _email_check_batches(
     batches = [pending[i : i + EMAIL_BATCH_SIZE] for i in range(0, len(pending), EMAIL_BATCH_SIZE)]
     if workers <= 1 or len(pending) <= EMAIL_PARALLEL_MIN:
         for batch in batches:
-            yield batch, check_email_batch(batch)
+            yield batch, task(batch)
         return
     pool = ProcessPoolExecutor(
         max_workers=min(workers, len(batches)), mp_context=multiprocessing.get_context("spawn")
@@ -271,7 +322,7 @@ def _email_check_batches(
     try:
         # map keeps the batch order; the caller writes each batch while the
         # workers compute the next ones (inserting is fast, results do not pile up).
-        yield from zip(batches, pool.map(check_email_batch, batches), strict=True)
+        yield from zip(batches, pool.map(task, batches), strict=True)
     finally:
         # On an error in the caller, queued batches are dropped, not computed.
         pool.shutdown(wait=True, cancel_futures=True)
@@ -305,12 +356,18 @@ class EmailCheckSummary:
     cached: int
 
 
-def update_email_checks(con: duckdb.DuckDBPyConnection, log: Log = _quiet) -> EmailCheckSummary:
+def update_email_checks(
+    con: duckdb.DuckDBPyConnection, log: Log = _quiet, *, by_domain: bool = True
+) -> EmailCheckSummary:
     """Validate the distinct normalized emails of raw.crm_contacts not checked yet.
 
     The normalization is the staging model's (`nullif(lower(trim(email)), '')`),
-    so every contact's email_normalized finds its row. Results are written in
-    batches through Arrow, never row by row.
+    so every contact's email_normalized finds its row. Plain addresses
+    (PLAIN_EMAIL_PATTERN, nearly all of a CRM) are judged by their domain, once
+    per distinct domain, and written in one set-based insert; the others go
+    through email-validator one by one (`by_domain=False` sends every address
+    that way: the tests compare both). Results are written in batches through
+    Arrow, never row by row.
     """
     ensure_email_checks_table(con)
     stale = con.execute(
@@ -322,23 +379,43 @@ def update_email_checks(con: duckdb.DuckDBPyConnection, log: Log = _quiet) -> Em
         con.execute(
             "delete from quality.email_checks where validator_version <> ?", [VALIDATOR_VERSION]
         )
-    pending = [
-        row[0]
-        for row in con.execute(
-            """
-            with emails as (
-                select distinct nullif(lower(trim(email)), '') as email_normalized
-                from raw.crm_contacts
-            )
-            select e.email_normalized
-            from emails as e
-            anti join quality.email_checks as q on q.email_normalized = e.email_normalized
-            where e.email_normalized is not null
-            -- grouped by domain: each batch meets few domains (their checks are cached)
-            order by string_split(e.email_normalized, '@')[-1], e.email_normalized
-            """
-        ).fetchall()
-    ]
+    con.execute(
+        """
+        create or replace temp table email_checks_pending as
+        with emails as (
+            select distinct nullif(lower(trim(email)), '') as email_normalized
+            from raw.crm_contacts
+        )
+        select
+            e.email_normalized,
+            case
+                when ? and length(e.email_normalized) <= ?
+                    and regexp_full_match(e.email_normalized, ?)
+                    then split_part(e.email_normalized, '@', 2)
+            end as plain_domain
+        from emails as e
+        anti join quality.email_checks as q on q.email_normalized = e.email_normalized
+        where e.email_normalized is not null
+        """,
+        [by_domain, PLAIN_EMAIL_MAX_LENGTH, PLAIN_EMAIL_PATTERN],
+    )
+    try:
+        total = con.execute("select count(*) from email_checks_pending").fetchone()[0]
+        _check_plain_emails(con, log)
+        pending = [
+            row[0]
+            for row in con.execute(
+                """
+                select email_normalized
+                from email_checks_pending
+                where not coalesce(judged_by_domain, false)
+                -- grouped by domain: each batch meets few domains (their checks are cached)
+                order by string_split(email_normalized, '@')[-1], email_normalized
+                """
+            ).fetchall()
+        ]
+    finally:
+        con.execute("drop table if exists email_checks_pending")
     invalid = 0
     done = 0
     workers = email_workers()
@@ -371,9 +448,78 @@ def update_email_checks(con: duckdb.DuckDBPyConnection, log: Log = _quiet) -> Em
             con.unregister("email_check_batch")
         done += len(emails)
         if done == len(pending) or done % (5 * EMAIL_BATCH_SIZE) == 0:
-            log(f"email checks: {done}/{len(pending)} checked")
+            log(f"email checks: {done}/{len(pending)} checked one by one")
     cached = con.execute("select count(*) from quality.email_checks").fetchone()[0]
-    return EmailCheckSummary(len(pending), invalid, stale, cached)
+    return EmailCheckSummary(total, invalid, stale, cached)
+
+
+def _check_plain_emails(con: duckdb.DuckDBPyConnection, log: Log) -> int:
+    """Judge the plain addresses of `email_checks_pending` by their domains; how many were.
+
+    Each distinct domain is checked once (`plain_domain_check`, in worker
+    processes for a large backlog); the addresses at a domain that passes are
+    written valid in one insert and marked `judged_by_domain`. The others
+    (a domain that fails, or is judged one by one) are left to the caller.
+    """
+    con.execute("alter table email_checks_pending add column judged_by_domain boolean")
+    domains = [
+        row[0]
+        for row in con.execute(
+            "select distinct plain_domain from email_checks_pending "
+            "where plain_domain is not null order by plain_domain"
+        ).fetchall()
+    ]
+    if not domains:
+        return 0
+    workers = email_workers()
+    if workers > 1 and len(domains) > EMAIL_PARALLEL_MIN:
+        log(f"email checks: {len(domains)} domain(s) to validate in {workers} worker processes")
+    con.execute(
+        "create or replace temp table email_checks_domains "
+        "(domain varchar, is_valid boolean, registrable_domain varchar)"
+    )
+    try:
+        for batch_domains, (valid, registrable) in _email_check_batches(
+            domains, workers, plain_domain_batch
+        ):
+            batch = pa.table(
+                {
+                    "domain": pa.array(batch_domains, pa.string()),
+                    "is_valid": pa.array(valid, pa.bool_()),
+                    "registrable_domain": pa.array(registrable, pa.string()),
+                }
+            )
+            con.register("email_domain_batch", batch)
+            try:
+                con.execute("insert into email_checks_domains select * from email_domain_batch")
+            finally:
+                con.unregister("email_domain_batch")
+        con.execute(
+            """
+            update email_checks_pending as p
+            set judged_by_domain = true
+            from email_checks_domains as d
+            where d.domain = p.plain_domain and d.is_valid
+            """
+        )
+        con.execute(
+            """
+            insert into quality.email_checks
+            select p.email_normalized, true, null, p.plain_domain, d.registrable_domain,
+                   ? as validator_version, cast(now() as timestamp) as checked_at
+            from email_checks_pending as p
+            inner join email_checks_domains as d on d.domain = p.plain_domain
+            where p.judged_by_domain
+            """,
+            [VALIDATOR_VERSION],
+        )
+        judged = con.execute(
+            "select count(*) from email_checks_pending where judged_by_domain"
+        ).fetchone()[0]
+    finally:
+        con.execute("drop table if exists email_checks_domains")
+    log(f"email checks: {judged} plain email(s) judged valid by their {len(domains)} domain(s)")
+    return judged
 
 
 def check_emails(settings: Settings, log: Log = _quiet) -> EmailCheckSummary:

@@ -211,6 +211,103 @@ def test_the_domain_cache_keeps_the_library_verdicts(monkeypatch: pytest.MonkeyP
     assert any("domain" in reason.lower() or "after the @-sign" in reason for reason in reasons)
 
 
+#: Plain addresses (quality.PLAIN_EMAIL_PATTERN) at the edges of what their
+#: domain decides: lengths around the limits, and domains of every verdict.
+PLAIN_EDGE_CASES = [
+    "a" * 245 + "@acme.com",  # 254 characters: valid
+    "a" * 246 + "@acme.com",  # 255: too long
+    "a" * 65 + "@acme.com",  # a long local part is only refused in strict mode
+    "a@" + ".".join(["b" * 63] * 3) + "." + "c" * 61,  # a 253-character domain: 255 in all
+    "a@" + ".".join(["b" * 63] * 3) + "." + "c" * 62,  # a 254-character domain
+    "jane@" + "a" * 64 + ".com",
+    "o'neil+news@acme.co.uk",
+    "~!#$%&'*+/=?^_`{|}-@acme.com",
+    "jane@sub.localhost",
+    "jane@acme.test",
+    "jane@test",
+    "jane@acme.invalid.com",
+    "jane@xn--bcher-kva.de",
+    "jane@xn--bcher.de",
+    # 254 characters, longer once the domain is decoded (20 CJK characters, 60 bytes)
+    "a" * 218 + "@xn--fiqaaaaaaaaa3686dbabbbbbbbb.com",
+    # 254 characters, longer with the reserved name swapped for example.com
+    "a" * 247 + "@x.test",
+    "jane@ab--cd.com",
+    "jane@acme.123",
+    "jane@123.com",
+    "jane@1.2.3.4",
+    "jane@a.b.c.d.e.f",
+    "jane@acme",
+    "jane@acme.",
+    "jane@.acme.com",
+    "jane@acme..com",
+    "jane@-acme.com",
+    "jane@acme-.com",
+    "jane@acme.-com",
+    "jane@acme.com-",
+    "jane@a",
+    "jane@co.uk",
+    "jane@github.io",
+    "jane@s3.amazonaws.com",
+]
+
+
+def _random_emails(count: int, seed: int = 20261206) -> list[str]:
+    """Random addresses, most of them in or near the plain form."""
+    import random
+
+    rng = random.Random(seed)
+    local_chars = "abz09._-+'\"@ é\\(~"
+    labels = ["acme", "a", "b2b", "xn--bcher-kva", "-x", "x-", "a--b", "123", "test", "invalid"]
+    labels += ["localhost", "example", "co", "uk", "io", "b_c", "", "é", "a" * 63, "a" * 64, "com"]
+    emails = []
+    for _ in range(count):
+        local = "".join(
+            rng.choice("abcxyz019" if rng.random() < 0.7 else local_chars)
+            for _ in range(rng.randint(0, 8))
+        )
+        domain = ".".join(rng.choice(labels) for _ in range(rng.randint(1, 4)))
+        emails.append(f"{local}@{domain}" if rng.random() < 0.95 else local + domain)
+    return emails
+
+
+def test_plain_emails_judged_by_domain_match_the_one_by_one_verdicts(settings: Settings):
+    """update_email_checks writes the same rows with and without the by-domain path."""
+    emails = PLAIN_EDGE_CASES + DOMAIN_EDGE_CASES + _random_emails(6000)
+    # the corpus has plain addresses with valid and with invalid domains
+    plain = [e for e in set(emails) if re.fullmatch(quality.PLAIN_EMAIL_PATTERN, e)]
+    assert sum(check_email(e).is_valid_syntax for e in plain) > 500
+    assert sum(not check_email(e).is_valid_syntax for e in plain) > 300
+
+    def checked(by_domain: bool) -> tuple[list[tuple], list[str]]:
+        messages: list[str] = []
+        con = connect(settings.warehouse_path)
+        try:
+            con.execute("drop schema if exists quality cascade")
+            con.execute("create schema if not exists raw")
+            con.execute(
+                "create or replace table raw.crm_contacts (contact_id varchar, email varchar)"
+            )
+            con.executemany(
+                "insert into raw.crm_contacts values (?, ?)",
+                [(f"C{i}", email) for i, email in enumerate(emails)],
+            )
+            summary = update_email_checks(con, messages.append, by_domain=by_domain)
+            assert summary.checked == summary.cached > 5000
+            rows = con.execute(
+                "select * exclude (checked_at) from quality.email_checks order by all"
+            ).fetchall()
+            return rows, messages
+        finally:
+            con.close()
+
+    one_by_one, _ = checked(by_domain=False)
+    by_domain, messages = checked(by_domain=True)
+    assert by_domain == one_by_one
+    judged = re.search(r"(\d+) plain email\(s\) judged valid", " ".join(messages))
+    assert judged is not None and int(judged.group(1)) > 500
+
+
 def test_email_checks_are_incremental(settings: Settings):
     con = connect(settings.warehouse_path)
     try:
@@ -248,17 +345,26 @@ def test_email_checks_are_incremental(settings: Settings):
 def test_a_large_email_backlog_is_validated_in_worker_processes(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ):
-    """Worker processes (small thresholds here) write the same rows as in process."""
-    emails = [f"user{i}@acme{i % 7}.com" for i in range(40)] + [
+    """Worker processes (small thresholds here) write the same rows as in process.
+
+    Plain addresses at 25 domains, checked in workers (the reserved foo.test
+    and localhost are left to the next step), and 17 addresses validated one by
+    one in workers.
+    """
+    emails = [f"user{i}@acme{i % 23}.com" for i in range(40)] + [
         "bob@@acme.com",
         "dev@foo.test",
         "root@localhost",
         "no-at-sign",
         "zoë@acme.com",
     ]
+    emails += [f"zoë{i}@acme{i}.com" for i in range(12)]
+
+    messages: list[str] = []
 
     def checked(workers: str) -> list[tuple]:
         monkeypatch.setenv("LEADSCORE_EMAIL_WORKERS", workers)
+        messages.clear()
         con = connect(settings.warehouse_path)
         try:
             con.execute("drop schema if exists quality cascade")
@@ -270,7 +376,7 @@ def test_a_large_email_backlog_is_validated_in_worker_processes(
                 "insert into raw.crm_contacts values (?, ?)",
                 [(f"C{i}", email) for i, email in enumerate(emails)],
             )
-            summary = update_email_checks(con)
+            summary = update_email_checks(con, messages.append)
             assert (summary.checked, summary.cached) == (len(emails), len(emails))
             return con.execute(
                 "select * exclude (checked_at) from quality.email_checks order by all"
@@ -282,7 +388,10 @@ def test_a_large_email_backlog_is_validated_in_worker_processes(
     monkeypatch.setattr(quality, "EMAIL_PARALLEL_MIN", 10)
     assert quality.email_workers({"LEADSCORE_EMAIL_WORKERS": "3"}) == 3
     in_process = checked("1")
+    assert not any("worker processes" in message for message in messages)
     assert checked("2") == in_process
+    assert "email checks: 25 domain(s) to validate in 2 worker processes" in messages
+    assert "email checks: 17 email(s) to validate in 2 worker processes" in messages
     assert sum(not row[1] for row in in_process) == 2
 
 
