@@ -105,9 +105,11 @@ ACTIVITIES: dict[str, tuple[str, str, str, str, str, str, bool]] = {
     "A12": ("C25", "email_click", "K3", "https://v.io/1", CHROME, "2026-03-05T08:00:00.100Z", True),
     "A13": ("C25", "email_click", "K3", "https://v.io/2", CHROME, "2026-03-05T08:00:00.400Z", True),
     "A14": ("C25", "email_click", "K3", "https://v.io/3", CHROME, "2026-03-05T08:00:00.900Z", True),
-    # the same link twice in one second, and three links over three seconds: people
+    # the same link three times in one second (three clicks, one url), and three
+    # links over three seconds: people
     "A15": ("C26", "email_click", "K3", "https://v.io/1", CHROME, "2026-03-05T08:00:00.1Z", False),
     "A16": ("C26", "email_click", "K3", "https://v.io/1", CHROME, "2026-03-05T08:00:00.5Z", False),
+    "A49": ("C26", "email_click", "K3", "https://v.io/1", CHROME, "2026-03-05T08:00:00.7Z", False),
     "A17": ("C27", "email_click", "K3", "https://v.io/1", CHROME, "2026-03-05T08:00:01Z", False),
     "A18": ("C27", "email_click", "K3", "https://v.io/2", CHROME, "2026-03-05T08:00:02Z", False),
     "A19": ("C27", "email_click", "K3", "https://v.io/3", CHROME, "2026-03-05T08:00:03Z", False),
