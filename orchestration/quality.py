@@ -89,6 +89,10 @@ SUMMARY_ROWS = 3
 LABEL_VALUE_CHARS = 80
 #: Per check: the raw `_load_id` its failing rows in CHECK_FAILURES_TABLE cover.
 CHECK_WATERMARKS_TABLE = "audit.check_watermarks"
+#: Per entity and column: the `_load_id` through which a uniqueness check last
+#: found every non-null value unique (none while it finds duplicates). The dbt
+#: test unique_in_new_loads (argument verified_in) does not group those rows again.
+VERIFIED_UNIQUE_TABLE = "audit.verified_unique"
 #: Per reference check: the reference keys its last run compared with.
 CHECK_REFERENCE_KEYS_TABLE = "audit.check_reference_keys"
 #: Bump when the SQL of a row-level check changes: every check then scans in full once.
@@ -856,6 +860,17 @@ def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    con.execute(
+        f"""
+        create table if not exists {VERIFIED_UNIQUE_TABLE} (
+            entity varchar not null,
+            column_name varchar not null,
+            load_id bigint not null,
+            run_id varchar not null,
+            verified_at timestamp not null
+        )
+        """
+    )
 
 
 def _column_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
@@ -1065,6 +1080,8 @@ class _SuiteRun:
         """
         if column not in self.columns:
             self._forget(expectation.meta["check_name"])
+            if unique:
+                self._set_verified_unique(column, None)
             return self._missing_column(expectation, column)
         name = expectation.meta["check_name"]
         q = f"t.{_quote(column)}"
@@ -1112,7 +1129,13 @@ class _SuiteRun:
         # No watermark while the failing rows are rewritten: a crash in between
         # leaves the check without one, and its next run scans in full.
         self._forget(name, keep_reference_keys=True)
+        if unique:
+            self._set_verified_unique(column, None)
         unexpected = self._record_failures(expectation, column, rows_sql)
+        if unique and unexpected == 0:
+            # Every row through max_load_id was judged (now or, unchanged, by
+            # an earlier run that found no duplicates) and no value repeats.
+            self._set_verified_unique(column, self.max_load_id)
         if self.incremental and reference is not None and ref_state is not None:
             self._update_reference_keys(name, reference, ref_state, plan)
         if self.incremental:
@@ -1391,6 +1414,19 @@ class _SuiteRun:
             """,
             [self.entity, name, ref_since],
         )
+
+    def _set_verified_unique(self, column: str, load_id: int | None) -> None:
+        """Record that `column` is unique through `load_id` (None: remove the record)."""
+        self.con.execute(
+            f"delete from {VERIFIED_UNIQUE_TABLE} where entity = ? and column_name = ?",
+            [self.entity, column],
+        )
+        if load_id is not None:
+            self.con.execute(
+                f"insert into {VERIFIED_UNIQUE_TABLE} values "
+                "(?, ?, ?, ?, cast(now() as timestamp))",
+                [self.entity, column, load_id, self.run_id],
+            )
 
     def _forget(self, name: str, keep_reference_keys: bool = False) -> None:
         """Drop the check's watermark (its next run scans in full)."""

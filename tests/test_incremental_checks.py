@@ -1,6 +1,7 @@
 """The uniqueness test on activity ids checks only rows loaded after the last
-complete build (audit.dbt_builds.loaded_through), each against the whole table;
-without that bookkeeping it checks every row."""
+complete build (audit.dbt_builds.loaded_through) or after the load through
+which the batch check last found the ids unique (audit.verified_unique), each
+against the whole table; without that bookkeeping it checks every row."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from test_quality_flags import settings_in, write_fixture_landing
 
 from orchestration.dbt_runner import dbt_command
 from orchestration.ingest import load_landing
+from orchestration.quality import run_suite
 from orchestration.resources import connect
 
-TEST = "unique_in_new_loads_stg_marketing__activities_activity_id"
+TEST = "unique_in_new_loads_stg_marketing__activities_activity_id__marketing_activities"
 
 
 def execute(settings, *statements: str) -> None:
@@ -81,3 +83,53 @@ def test_rows_checked_at_an_earlier_build_are_not_grouped_again(loaded):
     repeat_an_id(loaded, load_id=5)  # only possible by writing raw by hand
     ok, output = check(loaded)
     assert ok, output
+
+
+def batch_check(settings, full_scan: bool = False) -> tuple[bool, list[tuple]]:
+    """Run the activities' uniqueness batch check; (passed, audit.verified_unique rows)."""
+    con = connect(settings.warehouse_path)
+    try:
+        (outcome,) = run_suite(
+            con,
+            "marketing_activities",
+            run_id="t",
+            selected={"activity_id_unique"},
+            full_scan=full_scan,
+        )
+        verified = con.execute(
+            "select entity, column_name, load_id from audit.verified_unique"
+        ).fetchall()
+        return outcome.success, verified
+    finally:
+        con.close()
+
+
+def max_load_id(settings) -> int:
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        return con.execute("select max(_load_id) from raw.marketing_activities").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_rows_the_batch_check_found_unique_are_not_grouped_again(loaded):
+    passed, verified = batch_check(loaded)
+    through = max_load_id(loaded)
+    assert passed and verified == [("marketing_activities", "activity_id", through)]
+    repeat_an_id(loaded, load_id=through)  # only possible by writing raw by hand
+    ok, output = check(loaded)
+    assert ok, output
+    repeat_an_id(loaded, load_id=through + 1)  # loaded after the check: grouped
+    ok, output = check(loaded)
+    assert not ok, output
+
+
+def test_a_batch_check_that_finds_duplicates_verifies_nothing(loaded):
+    assert batch_check(loaded)[1]
+    repeat_an_id(loaded, load_id=1)
+    # a full rescan (weekly, or LEADSCORE_GX_FULL_SCAN=1) finds the duplicate
+    # among the verified rows: the record goes, and dbt groups every row
+    passed, verified = batch_check(loaded, full_scan=True)
+    assert not passed and verified == []
+    ok, output = check(loaded)
+    assert not ok, output

@@ -163,6 +163,24 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
     ) == [(0,)]
     # Parquet copies for file-based BI tools.
     assert (settings.export_dir / "lead_scores.parquet").exists()
+    # The batch checks found every raw id unique through the last load, before
+    # dbt ran: its uniqueness test on the activity ids did not group them again.
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        assert con.execute(
+            "select entity, column_name from audit.verified_unique order by entity"
+        ).fetchall() == [
+            ("crm_accounts", "account_id"),
+            ("crm_contacts", "contact_id"),
+            ("crm_opportunities", "opportunity_id"),
+            ("marketing_activities", "activity_id"),
+        ]
+        assert con.execute(
+            "select load_id = (select max(_load_id) from raw.marketing_activities) "
+            "from audit.verified_unique where entity = 'marketing_activities'"
+        ).fetchall() == [(True,)]
+    finally:
+        con.close()
 
     good = sha256(settings.publish_path)
 
