@@ -131,11 +131,16 @@ EMAIL_WORKERS_ENV = "LEADSCORE_EMAIL_WORKERS"
 _ATEXT = "a-z0-9_!#$%&'*+/=?^`{|}~-"
 #: The plain form of a normalized email (RE2, full match): a dot-atom local part
 #: of ASCII characters and one @ before an ASCII host name. Such an address is
-#: valid exactly when its domain is (see `plain_domain_check`) and it is at most
-#: PLAIN_EMAIL_MAX_LENGTH long, so it is judged by its domain, not one by one.
+#: valid exactly when its domain is (see `plain_domain_check`), it is at most
+#: PLAIN_EMAIL_MAX_LENGTH long and its local part at most PLAIN_LOCAL_MAX_LENGTH,
+#: so it is judged by its domain, not one by one.
 PLAIN_EMAIL_PATTERN = f"[{_ATEXT}]+(\\.[{_ATEXT}]+)*@[a-z0-9.-]+"
 #: email-validator's limit on a whole address (rfc_constants.EMAIL_MAX_LENGTH).
 PLAIN_EMAIL_MAX_LENGTH = email_validator.rfc_constants.EMAIL_MAX_LENGTH
+#: Its limit on the part before the @ (rfc_constants.LOCAL_PART_MAX_LENGTH):
+#: checked in strict mode only since email-validator 2.3, always before. A longer
+#: local part goes one by one, so the shortcut holds for every version allowed.
+PLAIN_LOCAL_MAX_LENGTH = email_validator.rfc_constants.LOCAL_PART_MAX_LENGTH
 
 
 @dataclass(frozen=True)
@@ -254,11 +259,12 @@ def plain_domain_check(domain: str) -> tuple[bool, str | None]:
     False: the domain is invalid, or its addresses are left to the one-by-one
     check (below).
 
-    A plain address (PLAIN_EMAIL_PATTERN, at most PLAIN_EMAIL_MAX_LENGTH long)
-    passes every check of email-validator but the domain's: its local part is
-    a dot-atom of ASCII characters (valid, unchanged by normalization, and its
-    length is only checked in strict mode, which is off), and the length of
-    the whole address is the one checked. So `check_email` says valid for
+    A plain address (PLAIN_EMAIL_PATTERN, at most PLAIN_EMAIL_MAX_LENGTH long,
+    its local part at most PLAIN_LOCAL_MAX_LENGTH) passes every check of
+    email-validator but the domain's: its local part is a dot-atom of ASCII
+    characters (valid, unchanged by normalization, and within the length the
+    library checks, in strict mode since 2.3 and always before), and the
+    length of the whole address is the one checked. So `check_email` says valid for
     each of them exactly when it says so for `a@domain`, the same domain and
     registrable domain included. Domains for which that reasoning does not
     hold go one by one: a reserved name (check_email swaps it for
@@ -394,6 +400,7 @@ def update_email_checks(
             e.email_normalized,
             case
                 when ? and length(e.email_normalized) <= ?
+                    and strpos(e.email_normalized, '@') - 1 <= ?
                     and regexp_full_match(e.email_normalized, ?)
                     then split_part(e.email_normalized, '@', 2)
             end as plain_domain
@@ -401,7 +408,7 @@ def update_email_checks(
         anti join quality.email_checks as q on q.email_normalized = e.email_normalized
         where e.email_normalized is not null
         """,
-        [by_domain, PLAIN_EMAIL_MAX_LENGTH, PLAIN_EMAIL_PATTERN],
+        [by_domain, PLAIN_EMAIL_MAX_LENGTH, PLAIN_LOCAL_MAX_LENGTH, PLAIN_EMAIL_PATTERN],
     )
     try:
         total = con.execute("select count(*) from email_checks_pending").fetchone()[0]

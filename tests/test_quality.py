@@ -216,7 +216,9 @@ def test_the_domain_cache_keeps_the_library_verdicts(monkeypatch: pytest.MonkeyP
 PLAIN_EDGE_CASES = [
     "a" * 245 + "@acme.com",  # 254 characters: valid
     "a" * 246 + "@acme.com",  # 255: too long
-    "a" * 65 + "@acme.com",  # a long local part is only refused in strict mode
+    "a" * 64 + "@acme.com",
+    # a longer local part goes one by one (refused by email-validator before 2.3)
+    "a" * 65 + "@acme.com",
     "a@" + ".".join(["b" * 63] * 3) + "." + "c" * 61,  # a 253-character domain: 255 in all
     "a@" + ".".join(["b" * 63] * 3) + "." + "c" * 62,  # a 254-character domain
     "jane@" + "a" * 64 + ".com",
