@@ -89,9 +89,10 @@ SUMMARY_ROWS = 3
 LABEL_VALUE_CHARS = 80
 #: Per check: the raw `_load_id` its failing rows in CHECK_FAILURES_TABLE cover.
 CHECK_WATERMARKS_TABLE = "audit.check_watermarks"
-#: Per entity and column: the `_load_id` through which a uniqueness check last
-#: found every non-null value unique (none while it finds duplicates). The dbt
-#: test unique_in_new_loads (argument verified_in) does not group those rows again.
+#: Per entity and column: the `_load_id` through which a uniqueness check's full
+#: scan found every non-null value unique (removed when the check runs again,
+#: kept only if that run is a full scan that finds none). The dbt test
+#: unique_in_new_loads (argument verified_in) does not group those rows again.
 VERIFIED_UNIQUE_TABLE = "audit.verified_unique"
 #: Per reference check: the reference keys its last run compared with.
 CHECK_REFERENCE_KEYS_TABLE = "audit.check_reference_keys"
@@ -1139,9 +1140,12 @@ class _SuiteRun:
         if unique:
             self._set_verified_unique(column, None)
         unexpected = self._record_failures(expectation, column, rows_sql)
-        if unique and unexpected == 0:
-            # Every row through max_load_id was judged (now or, unchanged, by
-            # an earlier run that found no duplicates) and no value repeats.
+        if unique and unexpected == 0 and plan is None:
+            # A full scan judged every row through max_load_id and no value
+            # repeats. An incremental scan does not record: a row edited in
+            # place (a hand fix, no new _load_id) is outside its scope until
+            # the next full scan, so after one the dbt test falls back to its
+            # own watermark (the last complete build).
             self._set_verified_unique(column, self.max_load_id)
         if self.incremental and reference is not None and ref_state is not None:
             self._update_reference_keys(name, reference, ref_state, plan)

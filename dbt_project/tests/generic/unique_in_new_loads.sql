@@ -4,17 +4,19 @@
     orchestrator): each of them is checked against the whole table, so a new
     row that repeats an old id fails, while the old rows, checked when they
     were loaded, are not grouped again every day. Without that bookkeeping
-    (a plain `dbt build`, or no complete build yet) every row is checked.
+    (a plain `dbt build`, or no complete build yet, and no verified_in
+    record below) every row is checked.
     Rows with no load id are always checked. The watermark is read when the
     test runs and written into its SQL as a number, so the scan can skip
     the storage blocks of older loads.
     verified_in: the raw entity whose batch check (Great Expectations suite,
     expect_column_values_to_be_unique on the same column) records in
-    audit.verified_unique the load through which it found every value
-    unique; rows through that load are not grouped again either. The run
-    checks the batch before dbt builds, so on a first build of 29M
-    activities the ids are grouped once, not twice (1M contacts: 5.2-5.7 s
-    of dbt). The record is removed while the check finds duplicates. -#}
+    audit.verified_unique the load through which a full scan of it found
+    every value unique; rows through that load are not grouped again
+    either. The run checks the batch before dbt builds, so on a first build
+    of 29M activities the ids are grouped once, not twice (1M contacts:
+    5.2-5.7 s of dbt). The check removes the record whenever it runs again
+    and writes it back only after a full scan that finds no duplicate. -#}
 {% test unique_in_new_loads(model, column_name, load_column='_load_id', verified_in=none) %}
 
 {%- set watermarks = [] -%}
