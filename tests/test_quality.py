@@ -10,6 +10,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -273,6 +274,29 @@ def _random_emails(count: int, seed: int = 20261206) -> list[str]:
     return emails
 
 
+def checked_emails(
+    settings: Settings, emails: list[str], log: Callable[[str], None], **options: bool
+) -> tuple[quality.EmailCheckSummary, list[tuple]]:
+    """update_email_checks on a fresh raw.crm_contacts holding `emails`: its
+    summary and quality.email_checks' rows (without checked_at)."""
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute("drop schema if exists quality cascade")
+        con.execute("create schema if not exists raw")
+        con.execute("create or replace table raw.crm_contacts (contact_id varchar, email varchar)")
+        con.executemany(
+            "insert into raw.crm_contacts values (?, ?)",
+            [(f"C{i}", email) for i, email in enumerate(emails)],
+        )
+        summary = update_email_checks(con, log, **options)
+        rows = con.execute(
+            "select * exclude (checked_at) from quality.email_checks order by all"
+        ).fetchall()
+        return summary, rows
+    finally:
+        con.close()
+
+
 def test_plain_emails_judged_by_domain_match_the_one_by_one_verdicts(settings: Settings):
     """update_email_checks writes the same rows with and without the by-domain path."""
     emails = PLAIN_EDGE_CASES + DOMAIN_EDGE_CASES + _random_emails(6000)
@@ -283,25 +307,9 @@ def test_plain_emails_judged_by_domain_match_the_one_by_one_verdicts(settings: S
 
     def checked(by_domain: bool) -> tuple[list[tuple], list[str]]:
         messages: list[str] = []
-        con = connect(settings.warehouse_path)
-        try:
-            con.execute("drop schema if exists quality cascade")
-            con.execute("create schema if not exists raw")
-            con.execute(
-                "create or replace table raw.crm_contacts (contact_id varchar, email varchar)"
-            )
-            con.executemany(
-                "insert into raw.crm_contacts values (?, ?)",
-                [(f"C{i}", email) for i, email in enumerate(emails)],
-            )
-            summary = update_email_checks(con, messages.append, by_domain=by_domain)
-            assert summary.checked == summary.cached > 5000
-            rows = con.execute(
-                "select * exclude (checked_at) from quality.email_checks order by all"
-            ).fetchall()
-            return rows, messages
-        finally:
-            con.close()
+        summary, rows = checked_emails(settings, emails, messages.append, by_domain=by_domain)
+        assert summary.checked == summary.cached > 5000
+        return rows, messages
 
     one_by_one, _ = checked(by_domain=False)
     by_domain, messages = checked(by_domain=True)
@@ -367,24 +375,9 @@ def test_a_large_email_backlog_is_validated_in_worker_processes(
     def checked(workers: str) -> list[tuple]:
         monkeypatch.setenv("LEADSCORE_EMAIL_WORKERS", workers)
         messages.clear()
-        con = connect(settings.warehouse_path)
-        try:
-            con.execute("drop schema if exists quality cascade")
-            con.execute("create schema if not exists raw")
-            con.execute(
-                "create or replace table raw.crm_contacts (contact_id varchar, email varchar)"
-            )
-            con.executemany(
-                "insert into raw.crm_contacts values (?, ?)",
-                [(f"C{i}", email) for i, email in enumerate(emails)],
-            )
-            summary = update_email_checks(con, messages.append)
-            assert (summary.checked, summary.cached) == (len(emails), len(emails))
-            return con.execute(
-                "select * exclude (checked_at) from quality.email_checks order by all"
-            ).fetchall()
-        finally:
-            con.close()
+        summary, rows = checked_emails(settings, emails, messages.append)
+        assert (summary.checked, summary.cached) == (len(emails), len(emails))
+        return rows
 
     monkeypatch.setattr(quality, "EMAIL_BATCH_SIZE", 7)
     monkeypatch.setattr(quality, "EMAIL_PARALLEL_MIN", 10)
