@@ -465,8 +465,8 @@ def update_email_checks(
     return EmailCheckSummary(total, invalid, stale, cached)
 
 
-def _check_plain_emails(con: duckdb.DuckDBPyConnection, log: Log) -> int:
-    """Judge the plain addresses of `email_checks_pending` by their domains; how many were.
+def _check_plain_emails(con: duckdb.DuckDBPyConnection, log: Log) -> None:
+    """Judge the plain addresses of `email_checks_pending` by their domains.
 
     Each distinct domain is checked once (`plain_domain_check`, in worker
     processes for a large backlog); the addresses at a domain that passes are
@@ -482,7 +482,7 @@ def _check_plain_emails(con: duckdb.DuckDBPyConnection, log: Log) -> int:
         ).fetchall()
     ]
     if not domains:
-        return 0
+        return
     workers = email_workers()
     if workers > 1 and len(domains) > EMAIL_PARALLEL_MIN:
         log(f"email checks: {len(domains)} domain(s) to validate in {workers} worker processes")
@@ -531,7 +531,6 @@ def _check_plain_emails(con: duckdb.DuckDBPyConnection, log: Log) -> int:
     finally:
         con.execute("drop table if exists email_checks_domains")
     log(f"email checks: {judged} plain email(s) judged valid by their {len(domains)} domain(s)")
-    return judged
 
 
 def check_emails(settings: Settings, log: Log = _quiet) -> EmailCheckSummary:
