@@ -44,7 +44,9 @@ contacts as (
 
 ),
 
-positive_activity as (
+-- inlined into both readers of last_activity: two scans of the table cost
+-- less than writing its 10M positive rows (1M contacts) to a buffer first
+positive_activity as {{ cte_inlined() }} (
 
     select
         contact_id,
@@ -56,18 +58,35 @@ positive_activity as (
 
 ),
 
+-- the channels some rule of the model names: only these are joined below,
+-- so only these are grouped per channel (`any` has its own grouping). At 1M
+-- contacts the model alone took 1.9 s against 3.0-3.3 s grouping every
+-- channel, with the same rows.
+rule_channels as (
+
+    select distinct
+        model_id,
+        channel
+    from rules
+
+),
+
 last_activity as (
 
     select
-        contact_id,
-        model_id,
-        channel,
-        max(last_activity_date) as last_activity_date
+        positive_activity.contact_id,
+        positive_activity.model_id,
+        positive_activity.channel,
+        max(positive_activity.last_activity_date) as last_activity_date
     from positive_activity
+    inner join rule_channels
+        on
+            positive_activity.model_id = rule_channels.model_id
+            and positive_activity.channel = rule_channels.channel
     group by
-        contact_id,
-        model_id,
-        channel
+        positive_activity.contact_id,
+        positive_activity.model_id,
+        positive_activity.channel
 
     union all
 
