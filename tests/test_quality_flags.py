@@ -512,8 +512,21 @@ def mark_kept(settings: Settings, activity_id: str) -> None:
         con.close()
 
 
+def flags_activities_plan(settings: Settings) -> str:
+    """How the last build of the bot flags read the activities: the line that
+    opens its `activities` CTE (`materialized`: the re-evaluated contacts'
+    activities read once into a buffer)."""
+    compiled = (
+        settings.warehouse_path.parent
+        / "dbt_target/run/leadscore/models/intermediate/quality/int_quality__activity_flags.sql"
+    )
+    lines = compiled.read_text().splitlines()
+    return next(line.strip() for line in lines if line.startswith("activities as"))
+
+
 def test_bot_flags_reevaluate_only_contacts_with_new_activities(tmp_path: Path):
-    """The flags table keeps unaffected contacts' rows and equals a full rebuild."""
+    """The flags table keeps unaffected contacts' rows and equals a full rebuild,
+    whether the re-evaluated activities are read once into a buffer or not."""
     settings = settings_in(tmp_path)
     write_fixture_landing(settings.landing_dir)
     load_landing(settings)
@@ -545,7 +558,14 @@ def test_bot_flags_reevaluate_only_contacts_with_new_activities(tmp_path: Path):
         ],
     )  # fmt: skip
     load_landing(settings)
-    dbt_command(settings, *build)
+    # The 2 new rows are 4% of the activities: above the default share (1%),
+    # so this build would stream; the var makes it buffer them.
+    dbt_command(
+        settings,
+        *build[:-1],
+        f"{{score_date: {SCORE_DATE}, bot_flags_buffer_max_new_share: 0.05}}",
+    )
+    assert flags_activities_plan(settings) == "activities as materialized ("
     incremental = flag_rows(settings)
     flagged = dict((r[0], r[3]) for r in incremental)
     assert set(flagged) == bots - {"A12", "A13", "A14"} | {"A07"}
@@ -568,6 +588,8 @@ def test_bot_flags_reevaluate_only_contacts_with_new_activities(tmp_path: Path):
     finally:
         con.close()
     dbt_command(settings, *build)
+    # one new row of 47 (2%): over the default share, the activities stream
+    assert flags_activities_plan(settings) == "activities as not materialized ("
     backfilled = dict((r[0], r[3]) for r in flag_rows(settings))
     assert backfilled["A09"] == before["A09"]  # C23 re-evaluated
     assert backfilled["A20"] == "kept"  # C28 reused

@@ -17,8 +17,8 @@
 
 {#- `name as {{ cte_materialized() }} (select ...)`: a common table expression
     the engine should compute once for its readers. For a small slice of a big
-    table that two readers join, writing the slice once beats scanning the
-    table twice. -#}
+    table that several readers join, writing the slice once beats scanning the
+    table once per reader. -#}
 {% macro cte_materialized() -%}
     {{ return(adapter.dispatch('cte_materialized', 'leadscore')()) }}
 {%- endmacro %}
