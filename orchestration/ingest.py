@@ -548,6 +548,22 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    # Rows re-delivered with another contact (or none): the contact that lost
+    # each one. The raw table keeps only the new version, and the bot flags
+    # re-evaluate the contacts of the loads since their last build: the
+    # previous contact must be re-evaluated too (its flags may have rested on
+    # the moved row).
+    con.execute(
+        """
+        create table if not exists raw._contact_moves (
+            entity varchar not null,
+            row_id varchar not null,
+            old_contact_id varchar,
+            new_contact_id varchar,
+            load_id bigint not null
+        )
+        """
+    )
     con.execute(
         """
         create table if not exists audit.rejected_files (
@@ -776,6 +792,17 @@ def _merge_incoming(
             kept_newer = con.execute("select count(*) from losers").fetchone()[0]
             if kept_newer:
                 winners = f"where {key} not in (select * from losers)"
+        if "contact_id" in (*entity.required, *entity.optional) and entity.key != "contact_id":
+            # Before the old versions go: record the contact each moved row leaves.
+            new_contact = "i.contact_id" if "contact_id" in columns else "cast(null as varchar)"
+            con.execute(
+                f"insert into raw._contact_moves "
+                f"select ?, i.{key}, t.contact_id, {new_contact}, ? "
+                f"from {incoming} as i join {entity.table} as t on t.{key} = i.{key} "
+                f"where {in_range} and t.contact_id is distinct from {new_contact}"
+                + (f" and i.{key} not in (select * from losers)" if kept_newer else ""),
+                [entity.name, load_id, *staged.key_range],
+            )
         con.execute(
             f"delete from {entity.table} as t where {in_range} and t.{key} in "
             f"(select {key} from {incoming} as i {winners})",

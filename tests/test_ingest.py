@@ -153,6 +153,49 @@ def test_upsert_latest_updated_at_wins_and_later_file_wins(settings: Settings, l
     ) == [("pricing_page_view",)]
 
 
+def test_rows_moved_to_another_contact_are_recorded(settings: Settings, landing: Path):
+    """A re-delivered row whose contact changes names the contact it left in
+    raw._contact_moves (the bot flags re-evaluate that contact); a row that
+    keeps its contact, or loses to a newer stored version, is not a move."""
+    write(
+        landing / "crm" / "opportunities.csv",
+        "opportunity_id,account_id,created_at,contact_id,updated_at\n"
+        "O1,A1,2026-01-10,C1,2026-01-10\n"
+        "O2,A2,2026-01-10,C2,2026-01-10\n"
+        "O3,A2,2026-01-10,C3,2026-01-10\n"
+        "O4,A2,2026-01-10,,2026-01-10\n",
+    )
+    load_landing(settings)
+    assert query(settings, "select count(*) from raw._contact_moves") == [(0,)]
+    write(
+        landing / "marketing" / "activities_2026_02.csv",
+        "activity_id,contact_id,activity_type,occurred_at\n"
+        "X1,C3,page_view,2026-01-05T10:00:00Z\n"  # moved from C1
+        "X2,C2,demo_request,2026-01-06T23:59:59\n"  # the same contact
+        "X3,C1,page_view,2026-02-01\n",  # new
+    )
+    write(
+        landing / "crm" / "opportunities.csv",
+        "opportunity_id,account_id,created_at,contact_id,updated_at\n"
+        "O1,A1,2026-01-10,C2,2026-02-01\n"  # moved from C1
+        "O2,A2,2026-01-10,,2026-02-01\n"  # its contact removed
+        "O3,A2,2026-01-10,C1,2025-12-01\n"  # older than the stored row: loses
+        "O4,A2,2026-01-10,C3,2026-02-01\n",  # no contact before
+    )
+    load_landing(settings)
+    moves = query(
+        settings,
+        "select m.entity, m.row_id, m.old_contact_id, m.new_contact_id, l.source_file "
+        "from raw._contact_moves as m join raw._load_log as l using (load_id) order by 1, 2",
+    )
+    assert moves == [
+        ("crm_opportunities", "O1", "C1", "C2", "crm/opportunities.csv"),
+        ("crm_opportunities", "O2", "C2", None, "crm/opportunities.csv"),
+        ("crm_opportunities", "O4", None, "C3", "crm/opportunities.csv"),
+        ("marketing_activities", "X1", "C1", "C3", "marketing/activities_2026_02.csv"),
+    ]
+
+
 def test_parquet_and_jsonl_landing_files(settings: Settings, landing: Path):
     pq.write_table(
         pa.table(

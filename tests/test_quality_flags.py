@@ -547,6 +547,10 @@ def test_bot_flags_reevaluate_only_contacts_with_new_activities(tmp_path: Path):
 
     # Day two: a send lands 2 s before C21's old click (A07 becomes a bot click),
     # and A12 is re-delivered with the url of A13 (C25's burst drops to 2 urls).
+    # Re-delivered to other contacts: C01's send A01 (its click A02 is no
+    # longer 2 s after a send of its own), and C29's burst A23-A25 (still a
+    # burst, now C31's). Neither old contact has a new activity: only the
+    # ingestion's record of the moves says they must be evaluated again.
     write_csv(
         settings.landing_dir / "marketing" / "activities_day2.csv",
         ["activity_id", "contact_id", "activity_type", "campaign_id", "url", "user_agent",
@@ -555,20 +559,32 @@ def test_bot_flags_reevaluate_only_contacts_with_new_activities(tmp_path: Path):
             ["A30", "C21", "email_send", "K1", "", "", "2026-03-03T09:00:00Z"],
             ["A12", "C25", "email_click", "K3", "https://v.io/2", CHROME,
              "2026-03-05T08:00:00.100Z"],
+            ["A01", "C20", "email_send", "K1", "", "", "2026-03-02T10:00:00Z"],
+            ["A23", "C31", "email_click", "K3", "https://v.io/1", CHROME,
+             "2026-03-05T23:59:59.800Z"],
+            ["A24", "C31", "email_click", "K3", "https://v.io/2", CHROME,
+             "2026-03-06T00:00:00.100Z"],
+            ["A25", "C31", "email_click", "K3", "https://v.io/3", CHROME,
+             "2026-03-06T00:00:00.300Z"],
         ],
     )  # fmt: skip
     load_landing(settings)
-    # The 2 new rows are 4% of the activities: above the default share (1%),
+    assert rows(
+        settings, "select row_id, old_contact_id, new_contact_id from raw._contact_moves order by 1"
+    ) == [("A01", "C01", "C20"), ("A23", "C29", "C31"), ("A24", "C29", "C31"),
+          ("A25", "C29", "C31")]  # fmt: skip
+    # The 6 new rows are 13% of the activities: above the default share (1%),
     # so this build would stream; the var makes it buffer them.
     dbt_command(
         settings,
         *build[:-1],
-        f"{{score_date: {SCORE_DATE}, bot_flags_buffer_max_new_share: 0.05}}",
+        f"{{score_date: {SCORE_DATE}, bot_flags_buffer_max_new_share: 0.2}}",
     )
     assert flags_activities_plan(settings) == "activities as materialized ("
     incremental = flag_rows(settings)
     flagged = dict((r[0], r[3]) for r in incremental)
-    assert set(flagged) == bots - {"A12", "A13", "A14"} | {"A07"}
+    assert set(flagged) == bots - {"A12", "A13", "A14", "A02"} | {"A07"}
+    assert {r[1] for r in incremental if r[0] in ("A23", "A24", "A25")} == {"C31"}
     assert flagged["A07"].startswith("click_after_send: email_click 2.0 s after")
     assert flagged["A09"] == "kept"  # C23 had no new activity: its rows were reused
 

@@ -15,12 +15,14 @@
 -- scored on its own day and left out from the next day on.
 --
 -- Every heuristic looks only at one contact's own activities, so a contact's
--- flags change only when that contact gets new activities. The table keeps
--- the rows of every other contact from its previous build and re-evaluates
--- the contacts with an activity loaded since (stg _load_id above the
--- _loaded_through the table was built with). A change of the three seeds or
--- of this file (_rules_hash), a first build or --full-refresh re-evaluates
--- every activity. Reading the previous rows of the table itself keeps it a
+-- flags change only when that contact's activities change: one is loaded for
+-- it, or a re-delivered row moves one of its activities to another contact
+-- (raw._contact_moves, written by the ingestion, names the contact it left).
+-- The table keeps the rows of every other contact from its previous build
+-- and re-evaluates the contacts with an activity loaded, or moved away, since
+-- (a _load_id above the _loaded_through the table was built with). A change of
+-- the three seeds or of this file (_rules_hash), a first build or
+-- --full-refresh re-evaluates every activity. Reading the previous rows of the table itself keeps it a
 -- plain table: no incremental state can drift from what a full build gives.
 -- depends_on: {{ ref('quality_scanner_user_agents') }}
 -- depends_on: {{ ref('quality_bot_thresholds') }}
@@ -74,6 +76,19 @@
     {%- endif -%}
 {%- endif -%}
 {%- set rules_hash = local_md5(rules_text | join('\n')) %}
+{#- Where the ingestion records the moved rows; without that table (raw
+    tables written by other means) a contact that lost an activity cannot be
+    found, and every activity is evaluated again. -#}
+{%- set moves = none -%}
+{%- if previous is not none -%}
+    {%- set raw_activities = source('raw', 'marketing_activities') -%}
+    {%- set moves = adapter.get_relation(
+        database=raw_activities.database, schema=raw_activities.schema, identifier='_contact_moves'
+    ) -%}
+    {%- if moves is none -%}
+        {%- set previous = none -%}
+    {%- endif -%}
+{%- endif %}
 {#- The previous build's bookkeeping, read before the model runs: the last
     load it saw becomes a constant in the SQL, so the scan for new loads
     skips every row group of older loads (DuckDB's min/max per row group)
@@ -139,6 +154,16 @@ reevaluated_contacts as (
             _load_id is null  -- a row not written by the ingestion: always re-evaluated
             or _load_id > {{ loaded_through['id'] }}
         )
+
+    union
+
+    -- the contacts that lost an activity to a re-delivered row since
+    select old_contact_id as contact_id
+    from {{ moves }}
+    where
+        entity = 'marketing_activities'
+        and old_contact_id is not null
+        and load_id > {{ loaded_through['id'] }}
 
 ),
 
