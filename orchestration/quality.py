@@ -21,6 +21,7 @@ reports the precision and recall of every flag against the generator's truth.
 import argparse
 import dataclasses
 import hashlib
+import importlib.metadata
 import json
 import math
 import multiprocessing
@@ -118,8 +119,13 @@ def _quiet(_: str) -> None:
 # ---------------------------------------------------------------------------
 # Email syntax (the only per-row Python: the validator is a Python library)
 
-#: Re-check every cached email when the validator changes.
-VALIDATOR_VERSION = f"email-validator {email_validator.__version__}"
+#: Re-check every cached email when the validator changes, or the Public Suffix
+#: List the registrable domains come from (publicsuffixlist's version carries
+#: the list's date: a newer list can move a domain, e.g. a new hosting suffix).
+VALIDATOR_VERSION = (
+    f"email-validator {email_validator.__version__}; "
+    f"publicsuffixlist {importlib.metadata.version('publicsuffixlist')}"
+)
 #: Emails validated per task (in process, or handed to one worker process).
 EMAIL_BATCH_SIZE = 20_000
 #: Fewer pending emails than this are validated in process: starting worker

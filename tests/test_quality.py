@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import importlib.metadata
 import json
 import os
 import re
@@ -348,6 +349,17 @@ def test_email_checks_are_incremental(settings: Settings):
             "select count(*) from quality.email_checks where validator_version = ?",
             [VALIDATOR_VERSION],
         ).fetchone() == (3,)
+
+        # So does a new Public Suffix List with the same validator: the
+        # registrable domains (which the test-domain flag matches) come from it.
+        psl = f"publicsuffixlist {importlib.metadata.version('publicsuffixlist')}"
+        assert VALIDATOR_VERSION.endswith(psl)
+        con.execute(
+            "update quality.email_checks set validator_version = ?",
+            [VALIDATOR_VERSION.removesuffix(psl) + "publicsuffixlist 1.0.0.20240101"],
+        )
+        fourth = update_email_checks(con)
+        assert (fourth.checked, fourth.rechecked_for_new_validator) == (3, 3)
     finally:
         con.close()
 
