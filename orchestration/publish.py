@@ -85,6 +85,11 @@ class _Build:
     score_date: str | None
     complete: bool
     builds_through: dt.datetime | None
+    #: why the marts cannot be published, when `complete` is false
+    problem: str = (
+        "the last dbt build did not complete (a model or test failed, or only part "
+        "of the project was built)"
+    )
 
 
 def by_score_date_tables(manifest_path: Path | None = None) -> frozenset[str]:
@@ -130,6 +135,28 @@ def _last_build(con: duckdb.DuckDBPyConnection) -> _Build:
     (through,) = con.execute(
         f"select max(recorded_at) from ({' union all '.join(markers)})"
     ).fetchone()
+    if row[1] and "failed_nodes" in {
+        name for name, _ in _columns(con, "warehouse", "audit", "dbt_runs")
+    }:
+        # A dbt invocation outside the orchestrator (an analyst's `dbt build`)
+        # that failed half-way after the last orchestrated build: the models
+        # it rebuilt before the failure are in the marts, untested.
+        failed = con.execute(
+            "select invocation_id, cast(recorded_at as varchar), failed_nodes "
+            "from warehouse.audit.dbt_runs "
+            "where failed_nodes > 0 and recorded_at > "
+            "(select max(recorded_at) from warehouse.audit.dbt_builds) "
+            "order by recorded_at desc limit 1"
+        ).fetchone()
+        if failed:
+            return _Build(
+                row[0],
+                False,
+                through,
+                f"dbt invocation {failed[0]} at {failed[1]}, after the last orchestrated "
+                f"build, had {failed[2]} failed or skipped node(s), so the marts may hold "
+                "models it rebuilt before failing; `leadscore run` rebuilds and tests them",
+            )
     return _Build(row[0], bool(row[1]), through)
 
 
@@ -324,10 +351,7 @@ def publish(
             staging_name = con.execute("select current_database()").fetchone()[0]
             build = _last_build(con)
             if not build.complete:
-                raise PublishRefused(
-                    "the last dbt build did not complete (a model or test failed, or only part "
-                    "of the project was built); the published file was left untouched"
-                )
+                raise PublishRefused(f"{build.problem}; the published file was left untouched")
             tables = [
                 row[0]
                 for row in con.execute(

@@ -16,6 +16,8 @@ import duckdb
 import pytest
 
 from orchestration.cli import main
+from orchestration.dbt_runner import DbtCommandFailed, dbt_command
+from orchestration.publish import PublishRefused, publish
 from orchestration.settings import Settings
 
 SCORE_DATE = "2026-03-31"
@@ -403,6 +405,21 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
         assert_flagged_since(con, day_before)
     finally:
         con.close()
+
+    # An analyst's `dbt build` that fails half-way (here the quarantine-rate
+    # test, after the models it checks were rebuilt) is recorded by dbt
+    # itself; publishing refuses until an orchestrated build has run, even
+    # when the publish asset is materialised by hand.
+    before = hashlib.sha256(settings.publish_path.read_bytes()).hexdigest()
+    strict = f"{{score_date: {SCORE_DATE}, quality_max_quarantine_rate: 0, "
+    strict += "quality_quarantine_min_contacts: 1}"
+    with pytest.raises(DbtCommandFailed):
+        dbt_command(settings, "build", "--vars", strict)
+    with pytest.raises(PublishRefused, match=r"after the last orchestrated build, had \d+ failed"):
+        publish(settings)
+    assert hashlib.sha256(settings.publish_path.read_bytes()).hexdigest() == before
+    assert main(["run", "--quiet", "--date", SCORE_DATE]) == 0
+    assert hashlib.sha256(settings.publish_path.read_bytes()).hexdigest() != before
 
 
 def test_a_landing_set_without_rows_publishes_empty_scores(settings: Settings, tmp_path: Path):
