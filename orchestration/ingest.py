@@ -777,10 +777,17 @@ def _merge_incoming(
     kept_newer = 0
     # Into an empty table every row is new: nothing to compare or replace.
     stored = con.execute(f"select exists (select 1 from {entity.table})").fetchone()[0]
+    in_range = f"t.{key} between ? and ?"
     if staged.rows and stored:
         # Only stored ids within the file's id range can match; the range lets
-        # DuckDB skip the row groups of the raw table outside it.
-        in_range = f"t.{key} between ? and ?"
+        # DuckDB skip the row groups of the raw table outside it, and a file
+        # of new ids above every stored one (a day's activities) skips the
+        # rest: nothing can be replaced.
+        stored = con.execute(
+            f"select exists (select 1 from {entity.table} as t where {in_range})",
+            list(staged.key_range),
+        ).fetchone()[0]
+    if staged.rows and stored:
         if "updated_at" in columns:
             # Incoming loses only when both sides have updated_at and the stored one is newer.
             con.execute(
@@ -793,21 +800,36 @@ def _merge_incoming(
             if kept_newer:
                 winners = f"where {key} not in (select * from losers)"
         if "contact_id" in (*entity.required, *entity.optional) and entity.key != "contact_id":
-            # Before the old versions go: record the contact each moved row leaves.
+            # The stored rows to replace, found once: the contact each moved
+            # row leaves is recorded before the old versions go.
             new_contact = "i.contact_id" if "contact_id" in columns else "cast(null as varchar)"
             con.execute(
-                f"insert into raw._contact_moves "
-                f"select ?, i.{key}, t.contact_id, {new_contact}, ? "
+                f"create or replace temp table replaced as "
+                f"select i.{key} as row_id, t.contact_id as old_contact_id, "
+                f"{new_contact} as new_contact_id "
                 f"from {incoming} as i join {entity.table} as t on t.{key} = i.{key} "
-                f"where {in_range} and t.contact_id is distinct from {new_contact}"
+                f"where {in_range}"
                 + (f" and i.{key} not in (select * from losers)" if kept_newer else ""),
-                [entity.name, load_id, *staged.key_range],
+                list(staged.key_range),
             )
-        con.execute(
-            f"delete from {entity.table} as t where {in_range} and t.{key} in "
-            f"(select {key} from {incoming} as i {winners})",
-            list(staged.key_range),
-        )
+            con.execute(
+                "insert into raw._contact_moves select ?, row_id, old_contact_id, "
+                "new_contact_id, ? from replaced "
+                "where old_contact_id is distinct from new_contact_id",
+                [entity.name, load_id],
+            )
+            con.execute(
+                f"delete from {entity.table} as t where {in_range} and t.{key} in "
+                "(select row_id from replaced)",
+                list(staged.key_range),
+            )
+            con.execute("drop table replaced")
+        else:
+            con.execute(
+                f"delete from {entity.table} as t where {in_range} and t.{key} in "
+                f"(select {key} from {incoming} as i {winners})",
+                list(staged.key_range),
+            )
     column_list = ", ".join(_quote(c) for c in columns)
     con.execute(
         f"""
