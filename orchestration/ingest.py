@@ -775,19 +775,19 @@ def _merge_incoming(
     incoming = f"(select {staged.select}, _source_row from {staged.source})"
     winners = ""
     kept_newer = 0
-    # Into an empty table every row is new: nothing to compare or replace.
-    stored = con.execute(f"select exists (select 1 from {entity.table})").fetchone()[0]
+    # Only stored ids within the file's id range can match; the range lets
+    # DuckDB skip the row groups of the raw table outside it. When the range
+    # holds no stored id (an empty table, a day's new activities, each month
+    # of a first load), nothing can be replaced.
     in_range = f"t.{key} between ? and ?"
-    if staged.rows and stored:
-        # Only stored ids within the file's id range can match; the range lets
-        # DuckDB skip the row groups of the raw table outside it, and a file
-        # of new ids above every stored one (a day's activities) skips the
-        # rest: nothing can be replaced.
-        stored = con.execute(
+    stored = (
+        staged.rows
+        and con.execute(
             f"select exists (select 1 from {entity.table} as t where {in_range})",
             list(staged.key_range),
         ).fetchone()[0]
-    if staged.rows and stored:
+    )
+    if stored:
         if "updated_at" in columns:
             # Incoming loses only when both sides have updated_at and the stored one is newer.
             con.execute(
