@@ -72,8 +72,9 @@ duplicates as (
 
 ),
 
--- every value the fake-pattern rules test, tagged with the seed's applies_to
-fake_candidates as (
+-- every value the fake-pattern rules test, tagged with the seed's applies_to;
+-- inlined into its two readers (the distinct values and the join back)
+fake_candidates as {{ cte_inlined() }} (
 
     select
         contact_id,
@@ -214,33 +215,60 @@ test_domain_hits as (
 
 ),
 
-fake_pattern_matches as (
+-- The rules test each distinct value once, not each contact's: names and
+-- mailboxes repeat (at 1M generated contacts, 4M values are 190k distinct
+-- ones; a real CRM's repeat less, but first and last names still do), and
+-- the regular expressions are the cost (contact flags 2.7-3.5 s against
+-- 1.1-1.6 s this way, on that data).
+fake_values as (
+
+    select distinct
+        applies_to,
+        candidate_value
+    from fake_candidates
+
+),
+
+fake_value_matches as (
 
     select
-        fake_candidates.contact_id,
-        exact_fake_patterns.rule_id,
-        fake_candidates.field_label,
-        fake_candidates.display_value
-    from fake_candidates
+        fake_values.applies_to,
+        fake_values.candidate_value,
+        exact_fake_patterns.rule_id
+    from fake_values
     inner join exact_fake_patterns
         on
-            fake_candidates.applies_to = exact_fake_patterns.applies_to
-            and fake_candidates.candidate_value = exact_fake_patterns.pattern
+            fake_values.applies_to = exact_fake_patterns.applies_to
+            and fake_values.candidate_value = exact_fake_patterns.pattern
 
     {%- for rule in regex_rules %}
 
         union all
 
         select
-            contact_id,
-            {{ sql_string_literal(rule[0]) }} as rule_id,
-            field_label,
-            display_value
-        from fake_candidates
+            applies_to,
+            candidate_value,
+            {{ sql_string_literal(rule[0]) }} as rule_id
+        from fake_values
         where
             applies_to = {{ sql_string_literal(rule[1]) }}
             and {{ regex_matches_ci('candidate_value', sql_string_literal(rule[2])) }}
     {%- endfor %}
+
+),
+
+fake_pattern_matches as (
+
+    select
+        fake_candidates.contact_id,
+        fake_value_matches.rule_id,
+        fake_candidates.field_label,
+        fake_candidates.display_value
+    from fake_candidates
+    inner join fake_value_matches
+        on
+            fake_candidates.applies_to = fake_value_matches.applies_to
+            and fake_candidates.candidate_value = fake_value_matches.candidate_value
 
 ),
 
