@@ -137,29 +137,31 @@ invalid_email as (
 
 ),
 
--- the address's domain and each parent of it with two labels or more
--- (mx.zouz.fr.nf -> zouz.fr.nf, fr.nf): a list entry may sit at, above or
--- below the registrable domain, so the registrable domain alone is not enough
-valid_email_domains as (
+-- The domain rules judge each distinct domain once (at 1M contacts, 160k
+-- domains), and their verdicts are joined back to the addresses.
+email_domains as (
 
-    select
-        valid_emails.contact_id,
-        valid_emails.email_domain
+    select distinct
+        email_domain as domain_key,
+        email_domain,
+        registrable_domain
     from {{ valid_emails }} as valid_emails
 
 ),
 
+-- the address's domain and each parent of it with two labels or more
+-- (mx.zouz.fr.nf -> zouz.fr.nf, fr.nf): a list entry may sit at, above or
+-- below the registrable domain, so the registrable domain alone is not enough
 email_parent_domains as (
 
-    {{ domain_with_parents('valid_email_domains', 'contact_id', 'email_domain') }}
+    {{ domain_with_parents('email_domains', 'domain_key', 'email_domain') }}
 
 ),
 
-disposable_email as (
+disposable_domain_hits as (
 
     select
-        email_parent_domains.contact_id,
-        'disposable_email' as flag,
+        email_parent_domains.email_domain,
         'disposable domain ' || disposable_domains.disposable_domain
         || case
             when email_parent_domains.email_domain != disposable_domains.disposable_domain
@@ -169,6 +171,18 @@ disposable_email as (
     from email_parent_domains
     inner join disposable_domains
         on email_parent_domains.parent_domain = disposable_domains.disposable_domain
+
+),
+
+disposable_email as (
+
+    select
+        valid_emails.contact_id,
+        'disposable_email' as flag,
+        disposable_domain_hits.detail
+    from {{ valid_emails }} as valid_emails
+    inner join disposable_domain_hits
+        on valid_emails.email_domain = disposable_domain_hits.email_domain
 
 ),
 
@@ -185,33 +199,47 @@ role_account as (
 
 ),
 
+test_domain_matches as (
+
+    select
+        email_domains.email_domain,
+        email_domains.registrable_domain,
+        'test domain ' || email_domains.email_domain
+        || case
+            when test_domains.match_type = 'suffix' then ' (reserved name .' || test_domains.test_domain || ')'
+            when
+                email_domains.email_domain != test_domains.test_domain
+                then ' (under ' || test_domains.test_domain || ')'
+            else ''
+        end as detail
+    from email_domains
+    inner join test_domains
+        on (
+            test_domains.match_type = 'exact'
+            and test_domains.test_domain in (email_domains.email_domain, email_domains.registrable_domain)
+        )
+        or (
+            test_domains.match_type = 'suffix'
+            and (
+                email_domains.email_domain = test_domains.test_domain
+                or right(email_domains.email_domain, length(test_domains.test_domain) + 1)
+                = '.' || test_domains.test_domain
+            )
+        )
+
+),
+
 test_domain_hits as (
 
     select
         valid_emails.contact_id,
         'test_or_fake' as flag,
-        'test domain ' || valid_emails.email_domain
-        || case
-            when test_domains.match_type = 'suffix' then ' (reserved name .' || test_domains.test_domain || ')'
-            when
-                valid_emails.email_domain != test_domains.test_domain
-                then ' (under ' || test_domains.test_domain || ')'
-            else ''
-        end as detail
+        test_domain_matches.detail
     from {{ valid_emails }} as valid_emails
-    inner join test_domains
-        on (
-            test_domains.match_type = 'exact'
-            and test_domains.test_domain in (valid_emails.email_domain, valid_emails.registrable_domain)
-        )
-        or (
-            test_domains.match_type = 'suffix'
-            and (
-                valid_emails.email_domain = test_domains.test_domain
-                or right(valid_emails.email_domain, length(test_domains.test_domain) + 1)
-                = '.' || test_domains.test_domain
-            )
-        )
+    inner join test_domain_matches
+        on
+            valid_emails.email_domain = test_domain_matches.email_domain
+            and valid_emails.registrable_domain is not distinct from test_domain_matches.registrable_domain
 
 ),
 
