@@ -477,7 +477,10 @@ def _parse_expression(column: str, data_type: str) -> str:
             f"case when lower({text}) in ({trues}) then true "
             f"when lower({text}) in ({falses}) then false end"
         )
-    return f"cast({q} as varchar)"
+    # An empty value is null in every format, as an empty CSV cell reads:
+    # JSON lines ("") and Parquet keep empty strings, and a send and a click
+    # with an empty campaign_id would otherwise match as one campaign.
+    return f"nullif(cast({q} as varchar), '')"
 
 
 #: Landed (Parquet) types whose values cast to the contract type exactly as their

@@ -224,6 +224,74 @@ def test_parquet_and_jsonl_landing_files(settings: Settings, landing: Path):
     assert rows["J1"] == "2026-01-07 17:00:00"
 
 
+def test_empty_values_are_null_in_every_format(settings: Settings, landing: Path, run_dbt):
+    """An empty value is null whether it came as an empty CSV cell, "" in JSON lines or
+    '' in Parquet. A JSON export's "" campaign_id was stored as '', so a click matched a
+    send of "campaign ''" and was flagged as a scanner's (found by differential testing).
+    Staging reads the '' that an earlier version stored as null too."""
+    columns = ["activity_id", "contact_id", "activity_type", "occurred_at", "campaign_id"]
+    columns += ["url", "user_agent", "note"]
+    rows = [
+        ["S1", "C1", "email_send", "2026-01-05T10:00:00Z", "", "", "", ""],
+        ["K1", "C1", "email_click", "2026-01-05T10:00:03Z", "", "", "Mozilla/5.0", "x"],
+    ]
+    csv_text = (
+        ",".join(columns) + "\n"
+        "S1,C1,email_send,2026-01-05T10:00:00Z,,,,\n"
+        # a quoted empty cell reads as an empty one
+        'K1,C1,email_click,2026-01-05T10:00:03Z,"",,Mozilla/5.0,x\n'
+    )
+    jsonl = "".join(
+        "{" + ", ".join(f'"{c}": "{v}"' for c, v in zip(columns, r, strict=True)) + "}\n"
+        for r in rows
+    )
+    parquet = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
+    (landing / "marketing" / "activities_2026_01.csv").unlink()
+
+    results = {}
+    for kind in ("csv", "jsonl", "parquet"):
+        if settings.warehouse_path.exists():
+            settings.warehouse_path.unlink()
+        for old in (landing / "marketing").glob("activities_e.*"):
+            old.unlink()
+        target = landing / "marketing" / f"activities_e.{kind}"
+        if kind == "csv":
+            write(target, csv_text)
+        elif kind == "jsonl":
+            write(target, jsonl)
+        else:
+            pq.write_table(parquet, target)
+        load_landing(settings)
+        results[kind] = query(
+            settings,
+            "select * exclude (_source_file, _loaded_at, _load_id) "
+            "from raw.marketing_activities order by all",
+        )
+    assert results["jsonl"] == results["csv"]
+    assert results["parquet"] == results["csv"]
+    assert query(
+        settings,
+        "select activity_id, campaign_id, url, user_agent, note "
+        "from raw.marketing_activities order by 1",
+    ) == [("K1", None, None, "Mozilla/5.0", "x"), ("S1", None, None, None, None)]
+
+    # rows an earlier version stored with '' (the loading no longer does)
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute(
+            "update raw.marketing_activities set campaign_id = '', url = '', "
+            "user_agent = '', channel = ''"
+        )
+    finally:
+        con.close()
+    run_dbt("run", "--select", "stg_marketing__activities")
+    assert query(
+        settings,
+        "select count(*) from staging.stg_marketing__activities where campaign_id is null "
+        "and url is null and user_agent is null and channel is null",
+    ) == [(2,)]
+
+
 BAD_FILES = [
     pytest.param(
         "contacts.csv",

@@ -31,14 +31,16 @@ renamed as (
         -- ids
         activity_id,
         contact_id,
-        campaign_id,
+        -- empty is null: loading stores an empty value as null, but rows an
+        -- earlier version loaded from JSON lines or Parquet may hold ''
+        nullif(campaign_id, '') as campaign_id,
 
         -- strings
         lower(trim(activity_type)) as activity_type,
-        lower(trim(channel)) as channel,
-        url,
+        nullif(lower(trim(channel)), '') as channel,
+        nullif(url, '') as url,
         nullif(lower(trim(product_line)), '') as product_line,
-        user_agent,
+        nullif(user_agent, '') as user_agent,
 
         -- timestamps (UTC)
         occurred_at,

@@ -20,10 +20,15 @@
 -- (raw._contact_moves, written by the ingestion, names the contact it left).
 -- The table keeps the rows of every other contact from its previous build
 -- and re-evaluates the contacts with an activity loaded, or moved away, since
--- (a _load_id above the _loaded_through the table was built with). A change of
--- the three seeds or of this file (_rules_hash), a first build or
--- --full-refresh re-evaluates every activity. Reading the previous rows of the table itself keeps it a
--- plain table: no incremental state can drift from what a full build gives.
+-- (a _load_id above the _loaded_through the table was built with). A change
+-- of the three seeds or of this file (_rules_hash), a first build or
+-- --full-refresh re-evaluates every activity. Reading the previous rows of
+-- the table itself keeps it a plain table: no incremental state can drift
+-- from what a full build gives.
+--
+-- An empty campaign_id or url is null (loading and staging make it so in
+-- every landing format): a click and a send without a campaign never match,
+-- and a click without a url adds no link to a burst.
 -- depends_on: {{ ref('quality_scanner_user_agents') }}
 -- depends_on: {{ ref('quality_bot_thresholds') }}
 -- depends_on: {{ ref('quality_bot_activity_types') }}
