@@ -232,7 +232,8 @@ current_rollup as (
         on
             account_rollup.model_id = target_dates.model_id
             and account_rollup.score_date = target_dates.score_date
-    inner join best_contacts
+    -- (an account whose scores are all null would have none)
+    left join best_contacts
         on
             account_rollup.model_id = best_contacts.model_id
             and account_rollup.score_date = best_contacts.score_date
