@@ -151,9 +151,9 @@ scored as (
 
     select
         *,
-        cast(round(fit_points, 2) as decimal(18, 2)) as fit_score,
-        cast(round(engagement_points + penalty, 2) as decimal(18, 2)) as engagement_score,
-        cast(round(fit_points + engagement_points + penalty, 2) as decimal(18, 2)) as score
+        {{ round_cents('fit_points') }} as fit_score,
+        {{ round_cents('engagement_points + penalty') }} as engagement_score,
+        {{ round_cents('fit_points + engagement_points + penalty') }} as score
     from penalized
 
 ),

@@ -90,7 +90,7 @@ rounded as {{ cte_inlined() }} (
         component_type,
         component_id,
         points,
-        cast(round(points, 2) as decimal(18, 2)) as rounded_points,
+        {{ round_cents('points') }} as rounded_points,
         -- sorts by component_type, then component_id: the residual tie-break
         component_type || ':' || component_id as component_key
     from components

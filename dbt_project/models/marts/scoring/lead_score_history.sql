@@ -61,8 +61,8 @@ select
     cast(top_reasons.top_reasons as {{ dbt.type_string() }}) as top_reasons,
 
     -- engagement before and after the inactivity penalty
-    cast(round(scores.engagement_points, 2) as decimal(18, 2)) as engagement_points,
-    cast(round(scores.penalty, 2) as decimal(18, 2)) as penalty
+    {{ round_cents('scores.engagement_points') }} as engagement_points,
+    {{ round_cents('scores.penalty') }} as penalty
 
 from scores
 left join top_reasons
