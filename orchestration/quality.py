@@ -150,6 +150,37 @@ PLAIN_EMAIL_MAX_LENGTH = email_validator.rfc_constants.EMAIL_MAX_LENGTH
 PLAIN_LOCAL_MAX_LENGTH = email_validator.rfc_constants.LOCAL_PART_MAX_LENGTH
 
 
+#: Unicode's White_Space code points: spaces (also no-break and the other
+#: Unicode spaces), tabs, line and paragraph breaks, carriage returns, form
+#: feeds. An address is trimmed of them and lower-cased into its normalized
+#: form here exactly as dbt's trim_whitespace macro does in staging
+#: (stg_crm__contacts.email_normalized): every contact must find its verdict.
+#: DuckDB's plain trim() removes the spaces only.
+WHITESPACE = (
+    9,
+    10,
+    11,
+    12,
+    13,
+    32,
+    133,
+    160,
+    5760,
+    *range(8192, 8203),
+    8232,
+    8233,
+    8239,
+    8287,
+    12288,
+)
+
+
+def normalized_email_sql(column: str) -> str:
+    """DuckDB SQL for an email's normalized form (null when blank)."""
+    characters = " || ".join(f"chr({code_point})" for code_point in WHITESPACE)
+    return f"nullif(lower(trim({column}, {characters})), '')"
+
+
 @dataclass(frozen=True)
 class EmailCheck:
     """The syntax verdict on one normalized email."""
@@ -397,10 +428,10 @@ def update_email_checks(
             "delete from quality.email_checks where validator_version <> ?", [VALIDATOR_VERSION]
         )
     con.execute(
-        """
+        f"""
         create or replace temp table email_checks_pending as
         with emails as (
-            select distinct nullif(lower(trim(email)), '') as email_normalized
+            select distinct {normalized_email_sql("email")} as email_normalized
             from raw.crm_contacts
         )
         select

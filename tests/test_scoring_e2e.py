@@ -176,7 +176,9 @@ CONTACTS = [
      "", "partner", "0", "2025-06-01T08:00:00"),
     # C4 is C1 again (same email once trimmed and lower-cased), created later:
     # a non-canonical duplicate, quarantined; its activity counts for C1.
-    ("C4", "A1", " Alice.Martin@Northwind-Analytics.com", "Alice", "Martin", "Marketing Manager",
+    # Trimmed means of all white space: a tab, a no-break space, a line break.
+    ("C4", "A1", " \tAlice.Martin@Northwind-Analytics.com\u00a0\n", "Alice", "Martin",
+     "Marketing Manager",
      "", "web", "false", "2026-02-01T12:00:00"),
     # C5's email_opt_out is blank: null, not false (a fit rule on it matches
     # only is_null / not_in)

@@ -36,8 +36,9 @@ renamed as (
 
         -- strings
         email,
-        -- the duplicate key: trimmed and lower-cased, null when empty
-        nullif(lower(trim(email)), '') as email_normalized,
+        -- the duplicate key: trimmed of white space (tabs and line breaks too) and
+        -- lower-cased, null when empty (the email checks normalize it the same way)
+        nullif(lower({{ trim_whitespace('email') }}), '') as email_normalized,
         trim(first_name) as first_name,
         trim(last_name) as last_name,
         trim(job_title) as job_title,

@@ -144,7 +144,7 @@ joined as (
         contacts.email,
         case
             when {{ dbt.position("'@'", 'contacts.email') }} > 0
-                then nullif(lower(trim({{ dbt.split_part('contacts.email', "'@'", -1) }})), '')
+                then nullif(lower({{ trim_whitespace(dbt.split_part('contacts.email', "'@'", -1)) }}), '')
         end as email_domain,
         nullif(contacts.first_name, '') as first_name,
         nullif(contacts.last_name, '') as last_name,
