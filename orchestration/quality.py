@@ -150,35 +150,19 @@ PLAIN_EMAIL_MAX_LENGTH = email_validator.rfc_constants.EMAIL_MAX_LENGTH
 PLAIN_LOCAL_MAX_LENGTH = email_validator.rfc_constants.LOCAL_PART_MAX_LENGTH
 
 
-#: Unicode's White_Space code points: spaces (also no-break and the other
-#: Unicode spaces), tabs, line and paragraph breaks, carriage returns, form
-#: feeds. An address is trimmed of them and lower-cased into its normalized
-#: form here exactly as dbt's trim_whitespace macro does in staging
-#: (stg_crm__contacts.email_normalized): every contact must find its verdict.
-#: DuckDB's plain trim() removes the spaces only.
-WHITESPACE = (
-    9,
-    10,
-    11,
-    12,
-    13,
-    32,
-    133,
-    160,
-    5760,
-    *range(8192, 8203),
-    8232,
-    8233,
-    8239,
-    8287,
-    12288,
-)
+#: Leading and trailing white space, Unicode's White_Space characters: spaces
+#: (also no-break and the other Unicode spaces), tabs, line and paragraph
+#: breaks, carriage returns, form feeds (RE2: \s is the ASCII white space,
+#: \p{Z} the Unicode spaces and separators). An address is trimmed of it and
+#: lower-cased into its normalized form here exactly as dbt's trim_whitespace
+#: macro does in staging (stg_crm__contacts.email_normalized): every contact
+#: must find its verdict. DuckDB's plain trim() removes the spaces only.
+EMAIL_TRIM_PATTERN = r"^[\s\x{0B}\x{85}\p{Z}]+|[\s\x{0B}\x{85}\p{Z}]+$"
 
 
 def normalized_email_sql(column: str) -> str:
     """DuckDB SQL for an email's normalized form (null when blank)."""
-    characters = " || ".join(f"chr({code_point})" for code_point in WHITESPACE)
-    return f"nullif(lower(trim({column}, {characters})), '')"
+    return f"nullif(lower(regexp_replace({column}, '{EMAIL_TRIM_PATTERN}', '', 'g')), '')"
 
 
 @dataclass(frozen=True)
