@@ -5,13 +5,13 @@
     threshold at 2.675, and a component worth 1.005 showed 1.00 (SPEC section
     4: rounded to 2 decimals at the end). The value is first cast to 9
     decimals, which drops the binary representation's error (below a
-    billionth under a billion) and keeps every decimal a rulebook writes, then
-    rounded; DuckDB and Spark both round a double to a decimal and a decimal
-    to fewer places half away from zero. decimal(18, 9), not (38, 9): 64-bit
-    arithmetic, as fast as rounding the double (12M values: 0.05 s against
-    1.2-1.8 s). A value of a billion or more, beyond its range, is rounded
-    as a double, as before (Spark would turn the overflowing cast into a
-    null). -#}
+    billionth for a score under a million) and keeps every decimal a
+    rulebook writes, then rounded; DuckDB and Spark both round a double to a
+    decimal and a decimal to fewer places half away from zero.
+    decimal(18, 9), not (38, 9): 64-bit arithmetic, as fast as rounding the
+    double (12M values: 0.05 s against 1.2-1.8 s). A value of a billion or
+    more, beyond its range, is rounded as a double, as before (Spark would
+    turn the overflowing cast into a null). -#}
 {% macro round_cents(expression) -%}
     case
         when abs({{ expression }}) < 1e9
