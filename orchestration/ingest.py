@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.resources import connect
+from orchestration.resources import connect, sql_string
 from orchestration.settings import Settings
 
 TIMESTAMP = "timestamp"
@@ -292,10 +292,6 @@ def _csv_header(path: Path) -> list[str]:
     return header
 
 
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -308,10 +304,10 @@ def _reader_sql(
     CSV and JSON lines are read as text; Parquet keeps its own column types.
     """
     suffix = path.suffix.lower()
-    literal = _sql_string(str(path))
+    literal = sql_string(str(path))
     if suffix == ".csv":
         columns = _csv_header(path)
-        spec = "{" + ", ".join(f"{_sql_string(c)}: 'VARCHAR'" for c in columns) + "}"
+        spec = "{" + ", ".join(f"{sql_string(c)}: 'VARCHAR'" for c in columns) + "}"
         sql = (
             f"read_csv({literal}, header = true, columns = {spec}, delim = ',', "
             "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
@@ -339,7 +335,7 @@ def _reader_sql(
                     "without rows instead",
                 )
         columns = [row[0] for row in described]
-        spec = "{" + ", ".join(f"{_sql_string(c)}: 'VARCHAR'" for c in columns) + "}"
+        spec = "{" + ", ".join(f"{sql_string(c)}: 'VARCHAR'" for c in columns) + "}"
         sql = f"read_json({literal}, format = 'newline_delimited', columns = {spec})"
         return sql, columns, dict.fromkeys(columns, "VARCHAR")
     try:
@@ -386,7 +382,7 @@ def _first_bad_json_line(
                         select unnest(lines) as raw_line, generate_subscripts(lines, 1) as i
                         from (
                             select string_split(content, chr(10)) as lines
-                            from read_text({_sql_string(str(path))})
+                            from read_text({sql_string(str(path))})
                         )
                     )
                 )
@@ -471,8 +467,8 @@ def _parse_expression(column: str, data_type: str) -> str:
     if data_type == DOUBLE:
         return f"try_cast({text} as double)"
     if data_type == BOOLEAN:
-        trues = ", ".join(_sql_string(w) for w in TRUE_WORDS)
-        falses = ", ".join(_sql_string(w) for w in FALSE_WORDS)
+        trues = ", ".join(sql_string(w) for w in TRUE_WORDS)
+        falses = ", ".join(sql_string(w) for w in FALSE_WORDS)
         return (
             f"case when lower({text}) in ({trues}) then true "
             f"when lower({text}) in ({falses}) then false end"
@@ -688,7 +684,7 @@ def _stage_file(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, disp
         # file_row_number is 0-based and counts rows in file order.
         source = (
             "(select file_row_number + 1 as _source_row, * exclude (file_row_number) "
-            f"from read_parquet({_sql_string(str(path))}, file_row_number = true))"
+            f"from read_parquet({sql_string(str(path))}, file_row_number = true))"
         )
     else:
         source = "incoming_text"
@@ -838,7 +834,7 @@ def _merge_incoming(
         f"""
         insert into {entity.table} by name
         select {column_list}, _source_row,
-               {_sql_string(display)} as _source_file,
+               {sql_string(display)} as _source_file,
                cast(now() as timestamp) as _loaded_at,
                {load_id} as _load_id
         from {incoming} as i

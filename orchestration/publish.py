@@ -51,7 +51,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.resources import connect
+from orchestration.resources import connect, sql_string
 from orchestration.settings import DBT_PROJECT_DIR, Settings, env_flag
 
 PUBLISHED_SCHEMA = "marts"
@@ -301,7 +301,7 @@ def _export_by_date(
     con.executemany("insert into _dates values (?)", [[d] for d in to_write])
     con.execute(
         f'copy (select * from main."{table}" where score_date in (select score_date from _dates)) '
-        f"to '{scratch}' (format parquet, partition_by (score_date))"
+        f"to {sql_string(scratch)} (format parquet, partition_by (score_date))"
     )
     for partition in scratch.iterdir():
         partition.rename(folder / partition.name)
@@ -347,7 +347,7 @@ def publish(
             shutil.copyfile(target, staging_db)
         con = connect(staging_db)
         try:
-            con.execute(f"attach '{settings.warehouse_path}' as warehouse (read_only)")
+            con.execute(f"attach {sql_string(settings.warehouse_path)} as warehouse (read_only)")
             staging_name = con.execute("select current_database()").fetchone()[0]
             build = _last_build(con)
             if not build.complete:
@@ -396,8 +396,8 @@ def publish(
                     _export_by_date(con, table, staging_export, previous_export, dates)
                 else:
                     con.execute(
-                        f"copy main.\"{table}\" to '{staging_export / (table + '.parquet')}' "
-                        "(format parquet)"
+                        f'copy main."{table}" '
+                        f"to {sql_string(staging_export / (table + '.parquet'))} (format parquet)"
                     )
             con.execute(
                 "create or replace table main._publish_info as select "

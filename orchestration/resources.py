@@ -19,6 +19,13 @@ from orchestration.settings import Settings, check_run_settings, duckdb_memory_l
 from orchestration.warehouse_lock import warehouse_lock
 
 
+def sql_string(value: str | Path) -> str:
+    """A SQL string literal of a text or path: DuckDB takes no parameter where a
+    file name goes (attach, copy ... to, read_csv), so it is quoted, any single
+    quote doubled (a home folder like /home/o'brien)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB connection with the session settings the project relies on."""
     if not read_only:

@@ -3,6 +3,7 @@ complete build; a reader holding it open never blocks or sees a mix."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ import duckdb
 import pytest
 
 from orchestration.publish import PublishRefused, publish
-from orchestration.resources import connect
+from orchestration.resources import connect, sql_string
 from orchestration.settings import Settings
 
 
@@ -222,8 +223,8 @@ def exported_rows(settings: Settings, table: str) -> list[tuple]:
     try:
         return con.execute(
             f"select contact_id, score_date, version from read_parquet("
-            f"'{settings.export_dir / table}/*/*.parquet', hive_partitioning = true) "
-            "order by all"
+            f"{sql_string(settings.export_dir / table / '*' / '*.parquet')}, "
+            "hive_partitioning = true) order by all"
         ).fetchall()
     finally:
         con.close()
@@ -286,6 +287,29 @@ def test_history_is_published_by_score_date(settings: Settings, monkeypatch: pyt
     assert exported_rows(settings, "lead_score_history") == warehouse_rows(
         settings, "lead_score_history"
     )
+
+
+def test_paths_with_a_single_quote_are_published(settings: Settings, tmp_path: Path):
+    """A warehouse, published file and export folder under /home/o'brien: the
+    paths are SQL string literals (attach, copy ... to), quotes doubled."""
+    home = tmp_path / "o'brien's data"
+    settings = dataclasses.replace(
+        settings,
+        warehouse_path=home / "warehouse.duckdb",
+        publish_path=home / "published" / "published.duckdb",
+        export_dir=home / "published" / "parquet",
+    )
+    home.mkdir()
+    score_day(settings, "2026-01-30", version=1)
+    publish(settings, by_date=BY_DATE)
+    score_day(settings, "2026-01-31", version=2)
+    assert publish(settings, by_date=BY_DATE).refreshed["lead_score_history"] == ["2026-01-31"]
+    for table in ("lead_scores", "lead_score_history"):
+        assert published_rows(settings, table) == warehouse_rows(settings, table)
+    assert exported_rows(settings, "lead_score_history") == warehouse_rows(
+        settings, "lead_score_history"
+    )
+    assert (settings.export_dir / "lead_scores.parquet").is_file()
 
 
 def record_dbt_run(settings: Settings, day: str, full_refresh: bool = False) -> None:
