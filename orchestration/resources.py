@@ -15,6 +15,7 @@ import duckdb
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
+from orchestration.abandoned_runs import reap_abandoned_runs, tag_run
 from orchestration.settings import Settings, check_run_settings, duckdb_memory_limit
 from orchestration.warehouse_lock import warehouse_lock
 
@@ -65,6 +66,16 @@ class LeadscoreResource(ConfigurableResource):
         try:
             # a setting a later step could not use stops the run before any work
             check_run_settings()
+            # Holding the lock, this run is the warehouse's only one: a run of it
+            # still STARTED whose process is gone was killed (abandoned_runs.py).
+            tag_run(context.instance, context.run.run_id, self.warehouse_path)
+            reap_abandoned_runs(
+                context.instance,
+                self.warehouse_path,
+                Path(self.audit_dir),
+                context.log,
+                current_run_id=context.run.run_id,
+            )
         except BaseException:
             stack.close()
             raise

@@ -8,7 +8,9 @@ as `.accounts.csv.tmp`) are ignored. While a run of the job is queued or in
 progress, or while any other run holds the warehouse's lock (a `leadscore
 run` from cron or a shell, which Dagster does not list), the sensor waits,
 without moving its cursor, so that the warehouse never has two writers and
-the change is picked up once that run is over.
+the change is picked up once that run is over. A run whose process was killed
+hard stays STARTED in the run history; the sensor marks it failed first
+(abandoned_runs.py), so it is not waited for.
 """
 
 import datetime as dt
@@ -28,6 +30,7 @@ from dagster import (
     sensor,
 )
 
+from orchestration.abandoned_runs import reap_abandoned_runs
 from orchestration.resources import LeadscoreResource
 from orchestration.settings import env_int
 from orchestration.warehouse_lock import lock_holder
@@ -98,6 +101,10 @@ def build_landing_sensor(job: Any) -> SensorDefinition:
         fingerprint = landing_fingerprint(files)
         if fingerprint == context.cursor:
             return SkipReason(f"no change in {landing_dir} ({len(files)} files)")
+        # a run killed hard stays STARTED in the run history: it would be waited for ever
+        reap_abandoned_runs(
+            context.instance, leadscore.warehouse_path, Path(leadscore.audit_dir), context.log
+        )
         active = context.instance.get_run_records(
             filters=RunsFilter(job_name=job.name, statuses=ACTIVE_RUN_STATUSES), limit=1
         )

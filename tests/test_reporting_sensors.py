@@ -5,6 +5,8 @@ import datetime as dt
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -26,6 +28,7 @@ from dagster import (
     materialize,
 )
 
+from orchestration.abandoned_runs import PROCESS_TAG, WAREHOUSE_TAG
 from orchestration.hooks import (
     FAILURES_FILE,
     WEBHOOK_ENV,
@@ -160,6 +163,73 @@ def test_landing_sensor_waits_while_the_job_is_running(
 
     instance.report_run_failed(running)  # the run is over
     assert len(tick(instance, resource, "old-cursor").run_requests) == 1
+
+
+def ended_process() -> str:
+    """host:pid of a process that has ended."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return f"{socket.gethostname()}:{child.pid}"
+
+
+def left_running(instance: DagsterInstance, run_id: str, warehouse: Path, process: str) -> None:
+    """A run of the daily job still STARTED in the run history, tagged as a run
+    holding `warehouse`'s lock does it."""
+    instance.add_run(
+        DagsterRun(
+            job_name="daily_leadscore",
+            run_id=run_id,
+            status=DagsterRunStatus.STARTED,
+            tags={WAREHOUSE_TAG: str(warehouse.resolve()), PROCESS_TAG: process},
+        )
+    )
+
+
+def test_a_run_whose_process_was_killed_is_marked_failed_and_not_waited_for(
+    settings: Settings, instance: DagsterInstance, resource: LeadscoreResource
+):
+    # kill -9 of `leadscore run` leaves its run STARTED: the sensor waited for it for ever
+    write(settings.landing_dir / "crm" / "contacts.csv", "contact_id,email,created_at\n")
+    left_running(instance, "killed-run", settings.warehouse_path, ended_process())
+    # a live process (this one) is a run in progress, whatever the lock says
+    left_running(
+        instance, "live-run", settings.warehouse_path, f"{socket.gethostname()}:{os.getpid()}"
+    )
+
+    waiting = tick(instance, resource, "old-cursor")
+    assert not waiting.run_requests and "live-run" in waiting.skip_message
+    killed = instance.get_run_by_id("killed-run")
+    assert killed.status == DagsterRunStatus.FAILURE
+    assert instance.get_run_by_id("live-run").status == DagsterRunStatus.STARTED
+    (record,) = records(settings)
+    assert record["run_id"] == "killed-run"
+    assert "ended without finishing it" in record["message"]
+
+    instance.report_run_failed(instance.get_run_by_id("live-run"))
+    assert len(tick(instance, resource, "old-cursor").run_requests) == 1
+
+
+@asset
+def holds_the_warehouse(leadscore: LeadscoreResource) -> None:
+    """A run that uses the resource, so it takes the warehouse's lock."""
+
+
+def test_the_next_run_marks_a_killed_run_of_its_warehouse_failed(
+    settings: Settings, instance: DagsterInstance, resource: LeadscoreResource, tmp_path: Path
+):
+    left_running(instance, "killed-run", settings.warehouse_path, ended_process())
+    # another warehouse's run is another lock's business
+    left_running(instance, "elsewhere", tmp_path / "other.duckdb", ended_process())
+    result = materialize(
+        [holds_the_warehouse], instance=instance, resources={"leadscore": resource}
+    )
+    assert result.success
+    assert instance.get_run_by_id("killed-run").status == DagsterRunStatus.FAILURE
+    assert instance.get_run_by_id("elsewhere").status == DagsterRunStatus.STARTED
+    run = instance.get_run_by_id(result.run_id)
+    assert run.tags[WAREHOUSE_TAG] == str(settings.warehouse_path.resolve())
+    assert run.tags[PROCESS_TAG] == f"{socket.gethostname()}:{os.getpid()}"
+    assert [r["run_id"] for r in records(settings)] == ["killed-run"]
 
 
 def test_landing_sensor_is_off_by_default_and_its_interval_comes_from_env(

@@ -1,0 +1,105 @@
+"""Runs whose process ended without finishing them (kill -9, the OOM killer, a
+power cut) are marked failed.
+
+A run process reports its own end to Dagster's run history; one killed hard
+reports nothing, and its run stays STARTED for ever. The landing sensor, which
+waits while a run of the job is in progress, would then wait for ever, and the
+failure would be neither recorded in run_failures.jsonl nor alerted.
+
+Every run tags itself, once it holds the warehouse's lock, with the warehouse
+and its process (host and pid). A run so tagged that is still STARTED (or
+STARTING, CANCELING) while its process is gone was abandoned: the next run
+that takes the warehouse's lock, and the landing sensor, mark it failed with a
+message saying so, and record it like any failed run. A run whose process runs
+on another host, or whose pid is alive (even reused), is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+WAREHOUSE_TAG = "leadscore/warehouse"
+PROCESS_TAG = "leadscore/process"
+#: The states of a run whose process is (or was) working.
+RUNNING_STATUSES = [
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+    DagsterRunStatus.CANCELING,
+]
+
+
+def _warehouse_key(warehouse_path: Path | str) -> str:
+    return str(Path(warehouse_path).resolve())
+
+
+def tag_run(instance: DagsterInstance, run_id: str, warehouse_path: Path | str) -> None:
+    """Tag a run holding the warehouse's lock with the warehouse and this process."""
+    instance.add_run_tags(
+        run_id,
+        {
+            WAREHOUSE_TAG: _warehouse_key(warehouse_path),
+            PROCESS_TAG: f"{socket.gethostname()}:{os.getpid()}",
+        },
+    )
+
+
+def _process_gone(process: str) -> bool:
+    """True when the tagged process (host:pid) is known to have ended."""
+    host, _, pid = process.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's (a reused pid)
+        return False
+    return False
+
+
+def reap_abandoned_runs(
+    instance: DagsterInstance,
+    warehouse_path: Path | str,
+    audit_dir: Path,
+    log: Any,
+    current_run_id: str | None = None,
+) -> list[str]:
+    """Mark this warehouse's abandoned runs failed and record them; their run ids."""
+    from orchestration.hooks import WEBHOOK_ENV, record_run_failure
+
+    records = instance.get_run_records(
+        filters=RunsFilter(
+            statuses=RUNNING_STATUSES, tags={WAREHOUSE_TAG: _warehouse_key(warehouse_path)}
+        )
+    )
+    reaped = []
+    for record in records:
+        run = record.dagster_run
+        process = run.tags.get(PROCESS_TAG, "")
+        if run.run_id == current_run_id or not _process_gone(process):
+            continue
+        instance.report_run_failed(
+            run,
+            message=(
+                f"the process running it ({process}) ended without finishing it "
+                "(killed?); marked failed by a later leadscore run"
+            ),
+        )
+        log.warning(
+            f"run {run.run_id} of {run.job_name} was left unfinished by its process "
+            f"({process}), which is gone; marked failed"
+        )
+        record_run_failure(
+            instance,
+            instance.get_run_by_id(run.run_id),
+            audit_dir,
+            os.environ.get(WEBHOOK_ENV, "").strip() or None,
+            log,
+        )
+        reaped.append(run.run_id)
+    return reaped
