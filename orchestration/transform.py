@@ -28,6 +28,7 @@ from orchestration.partitions import one_date_per_run, score_date_partitions
 from orchestration.resources import LeadscoreResource, connect
 from orchestration.rulebook import check_seed_files
 from orchestration.settings import DBT_PROJECT_DIR, SEEDS_DIR
+from orchestration.warehouse_lock import dbt_process_recorded
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -296,11 +297,15 @@ def leadscore_dbt_assets(
     with _environment(LEADSCORE_SCORE_DATE=score_date):
         invocation = dbt.cli(["build"], context=context, raise_on_error=False)
     failed_checks = []
-    for event in invocation.stream():
-        if isinstance(event, AssetCheckResult) and not event.passed:
-            failed_checks.append(event)
-        else:
-            yield event
+    # dbt does not share the run's lock: a run started while a dbt outlives its
+    # killed parent stops and names it (warehouse_lock.py)
+    with dbt_process_recorded(Path(leadscore.warehouse_path), invocation.process):
+        for event in invocation.stream():
+            if isinstance(event, AssetCheckResult) and not event.passed:
+                failed_checks.append(event)
+            else:
+                yield event
+        invocation.process.wait()
     yield from described_failures(failed_checks, invocation, Path(leadscore.warehouse_path))
     if keep_partial_parse(Path(invocation.target_path), Path(dbt_project.project_dir) / "target"):
         context.log.info("dbt's parse state from this build kept for the next one")

@@ -9,6 +9,14 @@ takes it when a run launched from the UI, a schedule or a sensor starts
 (re-entrant: a CLI run executes its job in the same process). The OS
 releases it when the process ends, however it ends; a second run stops
 within a second and names the holder.
+
+dbt runs as a subprocess, which does not share the lock (dagster-dbt starts it
+with the parent's descriptors closed). If only the run's process is killed
+(`kill -9 <pid>`, the OOM killer), dbt goes on writing the warehouse after
+the lock is free. The run records dbt's pid beside the lock
+(`<warehouse>.dbt.pid`, removed when dbt exits); a run taking the lock while
+that process still runs stops at once and names it, as for a busy lock,
+instead of failing half-way on DuckDB's own file lock.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +46,56 @@ BUSY_GRACE_SECONDS = 1.0
 
 def lock_path(warehouse_path: Path) -> Path:
     return warehouse_path.with_name(warehouse_path.name + ".lock")
+
+
+def dbt_pid_path(warehouse_path: Path) -> Path:
+    return Path(warehouse_path).with_name(Path(warehouse_path).name + ".dbt.pid")
+
+
+@contextlib.contextmanager
+def dbt_process_recorded(warehouse_path: Path, process: subprocess.Popen) -> Iterator[None]:
+    """Record the pid of the dbt process writing the warehouse for the block.
+    The record goes when the block ends with dbt exited; a dbt still running
+    then (the step was interrupted) stays recorded."""
+    path = dbt_pid_path(warehouse_path)
+    path.write_text(f"{process.pid}\n")
+    try:
+        yield
+    finally:
+        if process.poll() is not None:
+            path.unlink(missing_ok=True)
+
+
+def orphaned_dbt(warehouse_path: Path) -> int | None:
+    """The pid of a dbt process an earlier, killed run left writing the
+    warehouse, or None. A recorded pid that has ended, or that is no dbt
+    process any more, is forgotten."""
+    path = dbt_pid_path(warehouse_path)
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    pid = int(text) if text.isdigit() else None
+    if pid is not None and pid != os.getpid() and _is_dbt(pid):
+        return pid
+    path.unlink(missing_ok=True)
+    return None
+
+
+def _is_dbt(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not cmdline.parent.exists():  # no /proc (macOS): the pid alone decides
+        return True
+    try:
+        return b"dbt" in cmdline.read_bytes()
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
@@ -61,6 +120,14 @@ def warehouse_lock(warehouse_path: Path) -> Iterator[None]:
                 f"{warehouse_path}; nothing was done. Run again when it has finished "
                 f"(lock file {path})"
             ) from None
+        orphan = orphaned_dbt(warehouse_path)
+        if orphan is not None:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            raise WarehouseBusy(
+                f"an earlier run ended without its dbt build (pid {orphan}), which still "
+                f"writes {warehouse_path}; nothing was done. Run again when it has "
+                f"finished, or stop it (kill {orphan})"
+            )
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}, started {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC")
@@ -89,9 +156,10 @@ def _try_lock(handle, grace_seconds: float) -> bool:
 
 
 def lock_holder(warehouse_path: Path) -> str | None:
-    """Who holds the warehouse's lock ("pid 123, started ..."), or None when it
-    is free. A probe: it takes the lock for an instant and gives it back; a run
-    starting at that very moment waits for it (`BUSY_GRACE_SECONDS`)."""
+    """Who holds the warehouse's lock ("pid 123, started ..."), or the dbt build
+    a killed run left writing it, or None when it is free. A probe: it takes
+    the lock for an instant and gives it back; a run starting at that very
+    moment waits for it (`BUSY_GRACE_SECONDS`)."""
     path = lock_path(Path(warehouse_path)).resolve()
     if path in _held:
         return f"pid {os.getpid()} (this process)"
@@ -103,5 +171,10 @@ def lock_holder(warehouse_path: Path) -> str | None:
         except BlockingIOError:
             handle.seek(0)
             return handle.read().strip() or "another process"
-        fcntl.flock(handle, fcntl.LOCK_UN)
+        try:
+            orphan = orphaned_dbt(Path(warehouse_path))
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    if orphan is not None:
+        return f"pid {orphan}, the dbt build of a run that ended without it"
     return None

@@ -154,6 +154,57 @@ def test_a_second_run_stops_at_once_while_another_holds_the_warehouse(
     assert lock.read_text() == ""  # the holder's note is cleared on release
 
 
+def test_a_run_stops_at_once_while_a_killed_runs_dbt_still_writes(tmp_path: Path):
+    """kill -9 of `leadscore run` alone leaves its dbt build running without the
+    lock (dbt is a subprocess): the next run stops naming it, not half-way on
+    DuckDB's file lock."""
+    from orchestration.warehouse_lock import dbt_pid_path, dbt_process_recorded, lock_holder
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    # a process whose command line says dbt, as `.venv/bin/dbt build` does
+    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "dbt"])
+    try:
+        dbt_pid_path(warehouse).write_text(f"{orphan.pid}\n")
+        started = time.monotonic()
+        run = subprocess.run(
+            [str(LEADSCORE), "run", "--date", "2026-03-01"],
+            env=_env(tmp_path),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert f"its dbt build (pid {orphan.pid}), which still writes {warehouse}" in run.stderr
+        assert "nothing was done" in run.stderr and f"kill {orphan.pid}" in run.stderr
+        assert time.monotonic() - started < 30
+        assert lock_holder(warehouse) == (
+            f"pid {orphan.pid}, the dbt build of a run that ended without it"
+        )
+    finally:
+        orphan.kill()
+        orphan.wait()
+    # gone: forgotten, and the warehouse is free again
+    assert lock_holder(warehouse) is None
+    assert not dbt_pid_path(warehouse).exists()
+
+    # a recorded pid that is no dbt process (reused) is forgotten too
+    other = subprocess.Popen(["sleep", "120"])
+    try:
+        dbt_pid_path(warehouse).write_text(f"{other.pid}\n")
+        assert lock_holder(warehouse) is None
+        assert not dbt_pid_path(warehouse).exists()
+        # the record goes with dbt's exit, and stays while dbt still runs
+        with dbt_process_recorded(warehouse, other):
+            assert dbt_pid_path(warehouse).read_text().strip() == str(other.pid)
+        assert dbt_pid_path(warehouse).exists()
+    finally:
+        other.kill()
+        other.wait()
+    with dbt_process_recorded(warehouse, other):
+        pass
+    assert not dbt_pid_path(warehouse).exists()
+
+
 def test_demo_data_refuses_a_contact_count_below_one(tmp_path: Path):
     run = subprocess.run(
         [str(LEADSCORE), "demo-data", "--contacts", "0", "--landing", str(tmp_path / "landing")],
