@@ -733,7 +733,10 @@ def _stage_file(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, disp
             more = f" ({count - 1} more row(s) like it)" if count > 1 else ""
             raise LandingError(
                 display,
-                f"value {value!r} is not {expected}{more}",
+                # a missing id (None) is named as such, not as Python's None
+                f"the id is missing (empty){more}"
+                if value is None
+                else f"value {value!r} is not {expected}{more}",
                 row=int(row),
                 column=column,
                 value=value,

@@ -30,6 +30,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from orchestration.settings import SettingsError
+
 
 class WarehouseBusy(Exception):
     """Another leadscore run holds the warehouse."""
@@ -110,8 +112,15 @@ def warehouse_lock(warehouse_path: Path) -> Iterator[None]:
         finally:
             _held[path] -= 1
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as handle:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a+")
+    except OSError as exc:  # a file where a folder should be, no permission ...
+        raise SettingsError(
+            f"LEADSCORE_WAREHOUSE_PATH={warehouse_path}: cannot create its lock file "
+            f"{path}: {exc.strerror or exc}"
+        ) from None
+    with handle:
         if not _try_lock(handle, BUSY_GRACE_SECONDS):
             handle.seek(0)
             holder = handle.read().strip() or "another process"

@@ -73,6 +73,24 @@ def test_a_bad_environment_value_is_named_not_a_traceback(
     assert not (tmp_path / "warehouse.duckdb").exists()
 
 
+def test_a_warehouse_path_that_cannot_be_created_is_named_not_a_traceback(tmp_path: Path):
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "afile").write_text("")
+    warehouse = tmp_path / "afile" / "warehouse.duckdb"  # a file where a folder should be
+    run = subprocess.run(
+        [str(LEADSCORE), "run", "--date", "2026-03-01"],
+        env=_env(tmp_path, LEADSCORE_WAREHOUSE_PATH=str(warehouse)),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr.startswith(
+        f"leadscore: LEADSCORE_WAREHOUSE_PATH={warehouse}: cannot create its lock file"
+    ), run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+
+
 def test_a_run_started_in_dagster_checks_the_same_settings_before_any_work(tmp_path: Path):
     """The UI, the schedule and the sensor do not go through `leadscore`: the run
     stops when it takes the warehouse, naming the variable, before any step."""

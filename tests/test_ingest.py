@@ -603,6 +603,15 @@ PARQUET_BAD_FILES = [
     ),
     pytest.param(
         {
+            "contact_id": ["C8", None, "C10"],
+            "email": ["a@b.io", "c@d.io", "e@f.io"],
+            "created_at": pa.array([0, 0, 0], pa.timestamp("us")),
+        },
+        r"crm/contacts.parquet, row 2, column 'contact_id': the id is missing \(empty\)$",
+        id="missing-id",
+    ),
+    pytest.param(
+        {
             "contact_id": ["C8", "C9", "C8 "],
             "email": ["a@b.io", "c@d.io", "e@f.io"],
             "created_at": pa.array([0, 0, 0], pa.timestamp("us")),
