@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from dagster import AssetCheckResult, AssetExecutionContext, AssetKey
+from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, Failure
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -205,6 +205,34 @@ def _metadata_value(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
+def _only_failed_checks(invocation: Any, failed_checks: list[AssetCheckResult]) -> Failure | None:
+    """A one-line error for a build whose only failures are dbt tests already
+    reported as failed checks, or None (dagster-dbt's error then stands, with
+    dbt's messages). That error repeats each test's failure under the dbt
+    command line and log path: the run's summary would name every failure
+    twice."""
+    if not failed_checks:
+        return None
+    try:
+        results = invocation.get_artifact("run_results.json").get("results", [])
+    except (OSError, ValueError):
+        return None
+    failed = {
+        result["unique_id"]
+        for result in results
+        if result.get("status") not in ("success", "pass", "warn", "skipped")
+    }
+    reported = {_metadata_value(check.metadata.get("unique_id")) for check in failed_checks}
+    if not failed or not failed <= reported:
+        return None
+    return Failure(
+        description=(
+            f"dbt build failed: {len(failed)} dbt test(s) failed, each named in its failed "
+            f"check; dbt's log: {Path(invocation.target_path) / 'dbt.log'}"
+        )
+    )
+
+
 def described_failures(
     checks: list[AssetCheckResult], invocation: Any, warehouse_path: Path
 ) -> Iterator[AssetCheckResult]:
@@ -311,7 +339,7 @@ def leadscore_dbt_assets(
         context.log.info("dbt's parse state from this build kept for the next one")
     error = invocation.get_error()
     if error is not None:
-        raise error
+        raise _only_failed_checks(invocation, failed_checks) or error
     # Only a build of the whole project leaves the marts publishable.
     full = set(context.selected_asset_keys) >= set(context.assets_def.keys)
     mark_build(leadscore, score_date, ready=full, run_id=context.run.run_id)

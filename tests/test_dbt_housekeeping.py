@@ -123,3 +123,47 @@ def test_a_builds_new_parse_state_is_kept_for_the_next_build(tmp_path: Path):
     assert (project_target / PARTIAL_PARSE_FILE).read_bytes() == b"state after a full parse"
     assert not keep_partial_parse(build_target, project_target)  # unchanged: not rewritten
     assert sorted(p.name for p in project_target.iterdir()) == ["build-1", PARTIAL_PARSE_FILE]
+
+
+class _Invocation:
+    """What _only_failed_checks reads of a finished dbt invocation."""
+
+    def __init__(self, target_path: Path, results: list[dict]):
+        self.target_path = target_path
+        self._results = results
+
+    def get_artifact(self, name: str) -> dict:
+        assert name == "run_results.json"
+        return {"results": self._results}
+
+
+def _check(unique_id: str):
+    from dagster import AssetCheckResult
+
+    return AssetCheckResult(
+        passed=False, check_name=unique_id.split(".")[-1], metadata={"unique_id": unique_id}
+    )
+
+
+def test_a_build_failing_only_on_reported_checks_fails_in_one_line(tmp_path: Path):
+    """dagster-dbt's error repeats every failed test under the dbt command line:
+    when the failed checks already name them all, the step fails in one line."""
+    from orchestration.transform import _only_failed_checks
+
+    results = [
+        {"unique_id": "model.leadscore.lead_scores", "status": "success"},
+        {"unique_id": "test.leadscore.rate", "status": "fail"},
+        {"unique_id": "test.leadscore.later", "status": "skipped"},
+        {"unique_id": "operation.leadscore.hook", "status": "success"},
+    ]
+    failure = _only_failed_checks(_Invocation(tmp_path, results), [_check("test.leadscore.rate")])
+    assert failure is not None
+    assert failure.description == (
+        "dbt build failed: 1 dbt test(s) failed, each named in its failed check; "
+        f"dbt's log: {tmp_path / 'dbt.log'}"
+    )
+    # a failure no check names (a model's SQL error) keeps dagster-dbt's error
+    errored = [*results, {"unique_id": "model.leadscore.account_scores", "status": "error"}]
+    invocation = _Invocation(tmp_path, errored)
+    assert _only_failed_checks(invocation, [_check("test.leadscore.rate")]) is None
+    assert _only_failed_checks(_Invocation(tmp_path, results), []) is None
