@@ -4,8 +4,11 @@ dbt names a CSV row with the wrong number of values only in its log ("Row 50
 has 8 values", counting from 0), and a renamed header column only as a
 binder error in the first model that reads it. This check names the file,
 row and column first: every column the seed's YAML (seeds/*.yml) declares is
-in the header, and every data row has as many values as the header. The
-values themselves are judged by the rulebook's dbt tests.
+in the header, every data row has as many values as the header, and every
+value of a numeric column (`column_types` double, integer, bigint) is a
+number (dbt's loader would stop at the first other one with DuckDB's CSV
+dump, naming the file's line). The values' meaning is judged by the
+rulebook's dbt tests.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ class RulebookError(Exception):
     """A rulebook CSV that dbt cannot load as its YAML declares it."""
 
 
+#: column_types whose values must read as numbers (whole ones for the integers)
+NUMERIC_TYPES = {"double": "a number", "integer": "a whole number", "bigint": "a whole number"}
+
+
 def declared_columns(seeds_dir: Path) -> dict[str, tuple[str, list[str]]]:
     """Seed name -> (its YAML file's name, the columns the YAML declares)."""
     declared: dict[str, tuple[str, list[str]]] = {}
@@ -31,10 +38,35 @@ def declared_columns(seeds_dir: Path) -> dict[str, tuple[str, list[str]]]:
     return declared
 
 
+def declared_types(seeds_dir: Path) -> dict[str, dict[str, str]]:
+    """Seed name -> {column: its column_types type, lower case}."""
+    types: dict[str, dict[str, str]] = {}
+    for path in sorted(seeds_dir.glob("*.yml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for seed in doc.get("seeds") or []:
+            column_types = (seed.get("config") or {}).get("column_types") or {}
+            types[seed["name"]] = {c.lower(): str(t).lower() for c, t in column_types.items()}
+    return types
+
+
+def _not_numeric(value: str, data_type: str) -> bool:
+    """True when a non-blank value does not read as the numeric type."""
+    text = value.strip()
+    if not text:
+        return False  # blank is null: the not_null tests judge it
+    try:
+        number = float(text)
+    except ValueError:
+        return True
+    return data_type != "double" and not number.is_integer()
+
+
 def check_seed_files(seeds_dir: Path) -> None:
     """Raise RulebookError naming each seed CSV whose header or rows do not fit."""
     problems = []
+    all_types = declared_types(seeds_dir)
     for name, (yml, columns) in declared_columns(seeds_dir).items():
+        types = all_types.get(name, {})
         path = seeds_dir / f"{name}.csv"
         shown = f"{seeds_dir.name}/{path.name}"
         if not path.is_file():
@@ -52,12 +84,26 @@ def check_seed_files(seeds_dir: Path) -> None:
                     f"{missing} (declared in {seeds_dir.name}/{yml}); it has {header}"
                 )
                 continue
+            numeric = {
+                index: types[names[index]]
+                for index in range(len(names))
+                if types.get(names[index]) in NUMERIC_TYPES
+            }
             for number, row in enumerate(reader, start=1):
-                if row and len(row) != len(header):
+                if not row:
+                    continue
+                if len(row) != len(header):
                     problems.append(
                         f"{shown}, row {number}: {len(row)} values, the header has "
                         f"{len(header)} ({', '.join(header)}); a value with a comma "
                         'needs double quotes ("a, b")'
+                    )
+                    break
+                bad = next((i for i in numeric if _not_numeric(row[i], numeric[i])), None)
+                if bad is not None:
+                    problems.append(
+                        f"{shown}, row {number}, column {header[bad]!r}: {row[bad]!r} is not "
+                        f"{NUMERIC_TYPES[numeric[bad]]}"
                     )
                     break
     if problems:

@@ -205,6 +205,25 @@ def test_a_rulebook_csv_that_does_not_fit_its_yaml_is_named_before_dbt(tmp_path:
     ) in message
     assert f"seeds/fit_rules.csv, row 5: 8 values, the header has {len(header)}" in message
 
+    # a value of a numeric column that is no number: dbt's loader would stop on
+    # it with DuckDB's CSV dump, naming the file's line
+    shutil.copy(ROOT / "seeds" / "thresholds.csv", seeds / "thresholds.csv")
+    header, rows = _read_csv(seeds / "fit_rules.csv")
+    rows = [row for row in rows if len(row) == len(header)]
+    rows[1][header.index("points")] = "twenty"
+    _write_csv(seeds / "fit_rules.csv", header, rows)
+    header, rows = _read_csv(seeds / "inactivity_rules.csv")
+    rows[0][header.index("window_days")] = "30.5"
+    _write_csv(seeds / "inactivity_rules.csv", header, rows)
+    with pytest.raises(RulebookError) as raised:
+        check_seed_files(seeds)
+    message = str(raised.value)
+    assert "seeds/fit_rules.csv, row 2, column 'points': 'twenty' is not a number" in message
+    assert (
+        "seeds/inactivity_rules.csv, row 1, column 'window_days': '30.5' is not a whole number"
+    ) in message
+    shutil.copy(ROOT / "seeds" / "inactivity_rules.csv", seeds / "inactivity_rules.csv")
+
     # a byte order mark (Excel) and a last blank line are fine
     text = (ROOT / "seeds" / "fit_rules.csv").read_text(encoding="utf-8")
     (seeds / "fit_rules.csv").write_text("\ufeff" + text + "\n", encoding="utf-8")
