@@ -17,7 +17,7 @@ from pydantic import PrivateAttr
 
 from orchestration.abandoned_runs import reap_abandoned_runs, tag_run
 from orchestration.settings import Settings, check_run_settings, duckdb_memory_limit
-from orchestration.warehouse_lock import warehouse_lock
+from orchestration.warehouse_lock import WarehouseBusy, warehouse_lock
 
 
 def sql_string(value: str | Path) -> str:
@@ -39,6 +39,26 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     # Timestamps without an offset are UTC (SPEC section 2); never the host's zone.
     con.execute("set TimeZone = 'UTC'")
     return con
+
+
+def check_warehouse_writable(path: Path) -> None:
+    """Open the warehouse read-write for an instant. A connection another process
+    holds on it (a notebook's or a BI tool's, even read-only) stops the run at
+    once, named, instead of every step failing on DuckDB's lock after its
+    retries (about 40 s). A warehouse not created yet is nobody's."""
+    if not Path(path).exists():
+        return
+    try:
+        connect(path).close()
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        message = " ".join(str(exc).split())
+        raise WarehouseBusy(
+            f"{path} is open in another process, so no run can write it ({message}); "
+            "nothing was done. Close that connection: BI tools and notebooks read the "
+            "published file (LEADSCORE_PUBLISH_PATH), or a copy of the warehouse"
+        ) from None
 
 
 class LeadscoreResource(ConfigurableResource):
@@ -66,6 +86,7 @@ class LeadscoreResource(ConfigurableResource):
         try:
             # a setting a later step could not use stops the run before any work
             check_run_settings()
+            check_warehouse_writable(Path(self.warehouse_path))
             # Holding the lock, this run is the warehouse's only one: a run of it
             # still STARTED whose process is gone was killed (abandoned_runs.py).
             tag_run(context.instance, context.run.run_id, self.warehouse_path)

@@ -223,6 +223,44 @@ def test_a_run_stops_at_once_while_a_killed_runs_dbt_still_writes(tmp_path: Path
     assert not dbt_pid_path(warehouse).exists()
 
 
+def test_a_run_stops_at_once_while_another_process_has_the_warehouse_open(tmp_path: Path):
+    """A notebook's read-only connection to the warehouse: every step would fail on
+    DuckDB's lock after its retries (about 40 s); the run stops at once instead."""
+    import duckdb
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            f"con = duckdb.connect({str(warehouse)!r}, read_only=True)\n"
+            "print('open', flush=True)\n"
+            "time.sleep(120)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout.readline().strip() == "open"
+        started = time.monotonic()
+        run = subprocess.run(
+            [str(LEADSCORE), "run", "--date", "2026-03-01"],
+            env=_env(tmp_path),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert f"leadscore: {warehouse} is open in another process" in run.stderr
+        assert f"(PID {reader.pid})" in run.stderr and "nothing was done" in run.stderr
+        assert time.monotonic() - started < 30
+    finally:
+        reader.kill()
+        reader.wait()
+
+
 def test_demo_data_refuses_a_contact_count_below_one(tmp_path: Path):
     run = subprocess.run(
         [str(LEADSCORE), "demo-data", "--contacts", "0", "--landing", str(tmp_path / "landing")],
