@@ -50,6 +50,9 @@ def root_cause(error: object) -> str:
         return "unknown error"
     while getattr(error, "cause", None) is not None:
         error = error.cause
+    if getattr(error, "cls_name", None) == "DagsterExecutionInterruptedError":
+        # its message is only the class's name
+        return "interrupted: the run was stopped (SIGTERM or Ctrl-C) before the step ended"
     message = getattr(error, "message", str(error)).strip()
     return message.removeprefix("dagster._core.definitions.events.Failure: ")
 

@@ -400,3 +400,27 @@ def test_alert_text_is_short_even_for_long_errors():
     assert lines[0].endswith("the published tables were left untouched.")
     published = alert_text({**record, "published": True}).splitlines()[0]
     assert published.endswith("the tables were published, then a later step failed.")
+
+
+def test_an_interrupted_step_is_named_as_such():
+    """SIGTERM to a run: Dagster's error for the step is only its class name."""
+    from dagster._utils.error import SerializableErrorInfo
+
+    from orchestration.hooks import root_cause
+
+    interrupted = SerializableErrorInfo(
+        message="dagster._core.errors.DagsterExecutionInterruptedError\n",
+        stack=[],
+        cls_name="DagsterExecutionInterruptedError",
+    )
+    assert root_cause(interrupted) == (
+        "interrupted: the run was stopped (SIGTERM or Ctrl-C) before the step ended"
+    )
+    wrapped = SerializableErrorInfo(message="outer", stack=[], cls_name="X", cause=interrupted)
+    assert root_cause(wrapped).startswith("interrupted: ")
+    failure = SerializableErrorInfo(
+        message="dagster._core.definitions.events.Failure: dbt build failed",
+        stack=[],
+        cls_name="Failure",
+    )
+    assert root_cause(failure) == "dbt build failed"
