@@ -5,10 +5,10 @@ has 8 values", counting from 0), and a renamed header column only as a
 binder error in the first model that reads it. This check names the file,
 row and column first: every column the seed's YAML (seeds/*.yml) declares is
 in the header, every data row has as many values as the header, and every
-value of a numeric column (`column_types` double, integer, bigint) is a
-number (dbt's loader would stop at the first other one with DuckDB's CSV
-dump, naming the file's line). The values' meaning is judged by the
-rulebook's dbt tests.
+value of a typed column (`column_types` double, integer, bigint, boolean)
+reads as its type (dbt's loader would stop at the first other one with
+DuckDB's CSV dump, naming the file's line, or round a fraction of a day to
+a whole one). The values' meaning is judged by the rulebook's dbt tests.
 """
 
 from __future__ import annotations
@@ -23,8 +23,16 @@ class RulebookError(Exception):
     """A rulebook CSV that dbt cannot load as its YAML declares it."""
 
 
-#: column_types whose values must read as numbers (whole ones for the integers)
-NUMERIC_TYPES = {"double": "a number", "integer": "a whole number", "bigint": "a whole number"}
+#: column_types whose values dbt's loader (DuckDB's CSV reader) must be able to
+#: read, and what they must be
+TYPED_COLUMNS = {
+    "double": "a number",
+    "integer": "a whole number",
+    "bigint": "a whole number",
+    "boolean": "true or false (also t/f, yes/no, y/n, 1/0)",
+}
+#: what DuckDB's CSV reader takes as a boolean (any case, no padding)
+BOOLEAN_WORDS = frozenset({"true", "false", "t", "f", "yes", "no", "y", "n", "1", "0"})
 
 
 def declared_columns(seeds_dir: Path) -> dict[str, tuple[str, list[str]]]:
@@ -49,11 +57,15 @@ def declared_types(seeds_dir: Path) -> dict[str, dict[str, str]]:
     return types
 
 
-def _not_numeric(value: str, data_type: str) -> bool:
-    """True when a non-blank value does not read as the numeric type."""
+def _unreadable(value: str, data_type: str) -> bool:
+    """True when a non-blank value does not read as the column's type. A
+    fraction in a whole-number column is refused: DuckDB would round it
+    (lookback_days 30.5 scored as 31)."""
     text = value.strip()
     if not text:
         return False  # blank is null: the not_null tests judge it
+    if data_type == "boolean":
+        return value.lower() not in BOOLEAN_WORDS
     try:
         number = float(text)
     except ValueError:
@@ -84,10 +96,10 @@ def check_seed_files(seeds_dir: Path) -> None:
                     f"{missing} (declared in {seeds_dir.name}/{yml}); it has {header}"
                 )
                 continue
-            numeric = {
+            typed = {
                 index: types[names[index]]
                 for index in range(len(names))
-                if types.get(names[index]) in NUMERIC_TYPES
+                if types.get(names[index]) in TYPED_COLUMNS
             }
             for number, row in enumerate(reader, start=1):
                 if not row:
@@ -99,11 +111,11 @@ def check_seed_files(seeds_dir: Path) -> None:
                         'needs double quotes ("a, b")'
                     )
                     break
-                bad = next((i for i in numeric if _not_numeric(row[i], numeric[i])), None)
+                bad = next((i for i in typed if _unreadable(row[i], typed[i])), None)
                 if bad is not None:
                     problems.append(
                         f"{shown}, row {number}, column {header[bad]!r}: {row[bad]!r} is not "
-                        f"{NUMERIC_TYPES[numeric[bad]]}"
+                        f"{TYPED_COLUMNS[typed[bad]]}"
                     )
                     break
     if problems:

@@ -223,6 +223,20 @@ def test_a_rulebook_csv_that_does_not_fit_its_yaml_is_named_before_dbt(tmp_path:
         "seeds/inactivity_rules.csv, row 1, column 'window_days': '30.5' is not a whole number"
     ) in message
     shutil.copy(ROOT / "seeds" / "inactivity_rules.csv", seeds / "inactivity_rules.csv")
+    shutil.copy(ROOT / "seeds" / "fit_rules.csv", seeds / "fit_rules.csv")
+    header, rows = _read_csv(seeds / "scoring_models.csv")
+    rows[0][header.index("is_active")] = "maybe"
+    _write_csv(seeds / "scoring_models.csv", header, rows)
+    with pytest.raises(RulebookError) as raised:
+        check_seed_files(seeds)
+    assert "seeds/scoring_models.csv, row 1, column 'is_active': 'maybe' is not true or false" in (
+        str(raised.value)
+    )
+    for spelling in ("TRUE", "yes", "N", "0", ""):
+        rows[0][header.index("is_active")] = spelling
+        _write_csv(seeds / "scoring_models.csv", header, rows)
+        check_seed_files(seeds)
+    shutil.copy(ROOT / "seeds" / "scoring_models.csv", seeds / "scoring_models.csv")
 
     # a byte order mark (Excel) and a last blank line are fine
     text = (ROOT / "seeds" / "fit_rules.csv").read_text(encoding="utf-8")
