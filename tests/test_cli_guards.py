@@ -30,6 +30,17 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     }
 
 
+def _leadscore(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`leadscore` by its full path, on the test's folders, never raising."""
+    return subprocess.run(
+        [str(LEADSCORE), *args],
+        env=_env(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
@@ -59,13 +70,7 @@ def test_a_bad_environment_value_is_named_not_a_traceback(
     tmp_path: Path, variable: str, value: str, expected: str
 ):
     (tmp_path / "landing").mkdir()  # the schedule's variables are read when the job loads
-    run = subprocess.run(
-        [str(LEADSCORE), "run", "--date", "2026-03-01"],
-        env=_env(tmp_path, **{variable: value}),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    run = _leadscore(tmp_path, "run", "--date", "2026-03-01", **{variable: value})
     assert run.returncode == 2, run.stdout + run.stderr
     assert run.stderr.startswith(f"leadscore: {variable}={value!r}: expected"), run.stderr
     assert expected in run.stderr
@@ -77,12 +82,8 @@ def test_a_warehouse_path_that_cannot_be_created_is_named_not_a_traceback(tmp_pa
     (tmp_path / "landing").mkdir()
     (tmp_path / "afile").write_text("")
     warehouse = tmp_path / "afile" / "warehouse.duckdb"  # a file where a folder should be
-    run = subprocess.run(
-        [str(LEADSCORE), "run", "--date", "2026-03-01"],
-        env=_env(tmp_path, LEADSCORE_WAREHOUSE_PATH=str(warehouse)),
-        capture_output=True,
-        text=True,
-        check=False,
+    run = _leadscore(
+        tmp_path, "run", "--date", "2026-03-01", LEADSCORE_WAREHOUSE_PATH=str(warehouse)
     )
     assert run.returncode == 2, run.stdout + run.stderr
     assert run.stderr.startswith(
@@ -138,13 +139,7 @@ def test_a_second_run_stops_at_once_while_another_holds_the_warehouse(
     lock = tmp_path / "warehouse.duckdb.lock"
     with lock_held_elsewhere(lock):
         started = time.monotonic()
-        run = subprocess.run(
-            [str(LEADSCORE), "backfill", "--start", "2026-02-27", "--end", "2026-03-01"],
-            env=_env(tmp_path),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        run = _leadscore(tmp_path, "backfill", "--start", "2026-02-27", "--end", "2026-03-01")
         assert run.returncode == 2, run.stdout + run.stderr
         assert (
             "another leadscore run or backfill (pid 4242, started earlier) is using" in run.stderr
@@ -184,13 +179,7 @@ def test_a_run_stops_at_once_while_a_killed_runs_dbt_still_writes(tmp_path: Path
     try:
         dbt_pid_path(warehouse).write_text(f"{orphan.pid}\n")
         started = time.monotonic()
-        run = subprocess.run(
-            [str(LEADSCORE), "run", "--date", "2026-03-01"],
-            env=_env(tmp_path),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        run = _leadscore(tmp_path, "run", "--date", "2026-03-01")
         assert run.returncode == 2, run.stdout + run.stderr
         assert f"its dbt build (pid {orphan.pid}), which still writes {warehouse}" in run.stderr
         assert "nothing was done" in run.stderr and f"kill {orphan.pid}" in run.stderr
@@ -245,13 +234,7 @@ def test_a_run_stops_at_once_while_another_process_has_the_warehouse_open(tmp_pa
     try:
         assert reader.stdout.readline().strip() == "open"
         started = time.monotonic()
-        run = subprocess.run(
-            [str(LEADSCORE), "run", "--date", "2026-03-01"],
-            env=_env(tmp_path),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        run = _leadscore(tmp_path, "run", "--date", "2026-03-01")
         assert run.returncode == 2, run.stdout + run.stderr
         assert f"leadscore: {warehouse} is open in another process" in run.stderr
         assert f"(PID {reader.pid})" in run.stderr and "nothing was done" in run.stderr
@@ -262,12 +245,8 @@ def test_a_run_stops_at_once_while_another_process_has_the_warehouse_open(tmp_pa
 
 
 def test_demo_data_refuses_a_contact_count_below_one(tmp_path: Path):
-    run = subprocess.run(
-        [str(LEADSCORE), "demo-data", "--contacts", "0", "--landing", str(tmp_path / "landing")],
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
-        check=False,
+    run = _leadscore(
+        tmp_path, "demo-data", "--contacts", "0", "--landing", str(tmp_path / "landing")
     )
     assert run.returncode == 2
     assert "--contacts: '0' is not a whole number of 1 or more" in run.stderr
@@ -282,13 +261,7 @@ def test_demo_data_refuses_a_contact_count_below_one(tmp_path: Path):
 def test_a_missing_landing_folder_is_one_message_naming_the_setting(
     tmp_path: Path, command: list[str]
 ):
-    run = subprocess.run(
-        [str(LEADSCORE), *command],
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    run = _leadscore(tmp_path, *command)
     assert run.returncode == 2, run.stdout + run.stderr
     assert run.stderr == (
         f"leadscore: landing folder {tmp_path / 'landing'} does not exist (LEADSCORE_LANDING_DIR); "
