@@ -3,6 +3,7 @@ and webhook alert), evaluated against a real, temporary Dagster instance."""
 
 import datetime as dt
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -28,7 +29,14 @@ from dagster import (
     materialize,
 )
 
-from orchestration.abandoned_runs import PROCESS_TAG, WAREHOUSE_TAG
+from orchestration.abandoned_runs import (
+    PID_NAMESPACE_TAG,
+    PROCESS_TAG,
+    TAGGED_BY_TAG,
+    WAREHOUSE_TAG,
+    pid_namespace,
+    reap_abandoned_runs,
+)
 from orchestration.hooks import (
     FAILURES_FILE,
     WEBHOOK_ENV,
@@ -172,15 +180,29 @@ def ended_process() -> str:
     return f"{socket.gethostname()}:{child.pid}"
 
 
-def left_running(instance: DagsterInstance, run_id: str, warehouse: Path, process: str) -> None:
-    """A run of the daily job still STARTED in the run history, tagged as a run
-    holding `warehouse`'s lock does it."""
+def left_running(
+    instance: DagsterInstance,
+    run_id: str,
+    warehouse: Path,
+    process: str,
+    *,
+    status: DagsterRunStatus = DagsterRunStatus.STARTED,
+    **tags: str,
+) -> None:
+    """A run of the daily job still running in the run history, tagged as a run
+    holding `warehouse`'s lock does it (`tags` override those tags)."""
     instance.add_run(
         DagsterRun(
             job_name="daily_leadscore",
             run_id=run_id,
-            status=DagsterRunStatus.STARTED,
-            tags={WAREHOUSE_TAG: str(warehouse.resolve()), PROCESS_TAG: process},
+            status=status,
+            tags={
+                WAREHOUSE_TAG: str(warehouse.resolve()),
+                PROCESS_TAG: process,
+                TAGGED_BY_TAG: run_id,
+                PID_NAMESPACE_TAG: pid_namespace(),
+                **tags,
+            },
         )
     )
 
@@ -214,6 +236,46 @@ def holds_the_warehouse(leadscore: LeadscoreResource) -> None:
     """A run that uses the resource, so it takes the warehouse's lock."""
 
 
+def test_a_run_is_reaped_only_where_its_own_process_tagged_it_and_has_ended(
+    settings: Settings, instance: DagsterInstance, resource: LeadscoreResource
+):
+    """Dagster copies a run's tags to its re-execution and to an automatic retry:
+    until the new run's process tags it, it names its parent's ended process. A
+    pid from another pid namespace (a container sharing the host name, another
+    boot) says nothing about this machine's processes."""
+    gone = ended_process()
+    left_running(instance, "killed-run", settings.warehouse_path, gone)
+    left_running(
+        instance,
+        "re-execution",
+        settings.warehouse_path,
+        gone,
+        **{TAGGED_BY_TAG: "killed-run"},
+    )
+    left_running(
+        instance,
+        "starting",
+        settings.warehouse_path,
+        gone,
+        status=DagsterRunStatus.STARTING,
+    )
+    left_running(
+        instance,
+        "in-a-container",
+        settings.warehouse_path,
+        gone,
+        **{PID_NAMESPACE_TAG: "another-boot:4026531836"},
+    )
+    reaped = reap_abandoned_runs(
+        instance, settings.warehouse_path, settings.audit_dir, logging.getLogger("test")
+    )
+    assert reaped == ["killed-run"]
+    for run_id in ("re-execution", "in-a-container"):
+        assert instance.get_run_by_id(run_id).status == DagsterRunStatus.STARTED
+    assert instance.get_run_by_id("starting").status == DagsterRunStatus.STARTING
+    assert [r["run_id"] for r in records(settings)] == ["killed-run"]
+
+
 def test_the_next_run_marks_a_killed_run_of_its_warehouse_failed(
     settings: Settings, instance: DagsterInstance, resource: LeadscoreResource, tmp_path: Path
 ):
@@ -229,6 +291,8 @@ def test_the_next_run_marks_a_killed_run_of_its_warehouse_failed(
     run = instance.get_run_by_id(result.run_id)
     assert run.tags[WAREHOUSE_TAG] == str(settings.warehouse_path.resolve())
     assert run.tags[PROCESS_TAG] == f"{socket.gethostname()}:{os.getpid()}"
+    assert run.tags[TAGGED_BY_TAG] == result.run_id
+    assert run.tags[PID_NAMESPACE_TAG] == pid_namespace() != "unknown"
     assert [r["run_id"] for r in records(settings)] == ["killed-run"]
 
 
