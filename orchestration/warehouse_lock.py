@@ -13,10 +13,12 @@ within a second and names the holder.
 dbt runs as a subprocess, which does not share the lock (dagster-dbt starts it
 with the parent's descriptors closed). If only the run's process is killed
 (`kill -9 <pid>`, the OOM killer), dbt goes on writing the warehouse after
-the lock is free. The run records dbt's pid beside the lock
+the lock is free. The run records dbt's pid and start time beside the lock
 (`<warehouse>.dbt.pid`, removed when dbt exits); a run taking the lock while
 that process still runs stops at once and names it, as for a busy lock,
-instead of failing half-way on DuckDB's own file lock.
+instead of failing half-way on DuckDB's own file lock. A recorded pid now
+held by another process (pids are reused) is no holder: its start time
+differs.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+import psutil
 
 from orchestration.settings import SettingsError
 
@@ -60,7 +64,12 @@ def dbt_process_recorded(warehouse_path: Path, process: subprocess.Popen) -> Ite
     The record goes when the block ends with dbt exited; a dbt still running
     then (the step was interrupted) stays recorded."""
     path = dbt_pid_path(warehouse_path)
-    path.write_text(f"{process.pid}\n")
+    started = _start_time(process.pid)
+    if started is None:  # dbt has already exited: nothing writes
+        path.unlink(missing_ok=True)
+        yield
+        return
+    path.write_text(f"{process.pid} {started!r}\n")
     try:
         yield
     finally:
@@ -68,20 +77,40 @@ def dbt_process_recorded(warehouse_path: Path, process: subprocess.Popen) -> Ite
             path.unlink(missing_ok=True)
 
 
+def _start_time(pid: int) -> float | None:
+    """When process `pid` started (seconds since the epoch), or None if none runs."""
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:  # ended (or, never on Linux, its start time unreadable)
+        return None
+
+
 def orphaned_dbt(warehouse_path: Path) -> int | None:
     """The pid of a dbt process an earlier, killed run left writing the
-    warehouse, or None. A recorded pid that has ended, or that is no dbt
-    process any more, is forgotten."""
+    warehouse, or None. A recorded process that has ended is forgotten, and
+    so is a recorded pid another process has taken since (another start time)."""
     path = dbt_pid_path(warehouse_path)
     try:
-        text = path.read_text().strip()
+        fields = path.read_text().split()
     except FileNotFoundError:
         return None
-    pid = int(text) if text.isdigit() else None
-    if pid is not None and pid != os.getpid() and _is_dbt(pid):
+    pid = int(fields[0]) if fields and fields[0].isdigit() else None
+    if pid is not None and pid != os.getpid() and _same_process(pid, fields[1:]):
         return pid
     path.unlink(missing_ok=True)
     return None
+
+
+def _same_process(pid: int, recorded_start: list[str]) -> bool:
+    """Whether `pid` is still the process recorded (pid and start time)."""
+    if not recorded_start:  # recorded by a version before start times
+        return _is_dbt(pid)
+    try:
+        recorded = float(recorded_start[0])
+    except ValueError:
+        return False
+    started = _start_time(pid)
+    return started is not None and abs(started - recorded) < 0.05
 
 
 def _is_dbt(pid: int) -> bool:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from orchestration.settings import SettingsError, env_flag
@@ -174,10 +175,10 @@ def test_a_run_stops_at_once_while_a_killed_runs_dbt_still_writes(tmp_path: Path
     from orchestration.warehouse_lock import dbt_pid_path, dbt_process_recorded, lock_holder
 
     warehouse = tmp_path / "warehouse.duckdb"
-    # a process whose command line says dbt, as `.venv/bin/dbt build` does
     orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "dbt"])
     try:
-        dbt_pid_path(warehouse).write_text(f"{orphan.pid}\n")
+        with dbt_process_recorded(warehouse, orphan):
+            pass  # the run was killed here: its dbt still runs, and stays recorded
         started = time.monotonic()
         run = _leadscore(tmp_path, "run", "--date", "2026-03-01")
         assert run.returncode == 2, run.stdout + run.stderr
@@ -194,22 +195,44 @@ def test_a_run_stops_at_once_while_a_killed_runs_dbt_still_writes(tmp_path: Path
     assert lock_holder(warehouse) is None
     assert not dbt_pid_path(warehouse).exists()
 
-    # a recorded pid that is no dbt process (reused) is forgotten too
-    other = subprocess.Popen(["sleep", "120"])
+    # A recorded pid another process holds now (pids are reused) is no holder,
+    # even one whose command line says dbt (an editor open on dbt_project/): it
+    # started at another time.
+    other = subprocess.Popen(
+        [sys.executable, "-c", "print('up', flush=True); import time; time.sleep(120)", "dbt"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        dbt_pid_path(warehouse).write_text(f"{other.pid}\n")
+        assert other.stdout.readline().strip() == "up"
+        earlier = psutil.Process(other.pid).create_time() - 60
+        dbt_pid_path(warehouse).write_text(f"{other.pid} {earlier!r}\n")
         assert lock_holder(warehouse) is None
         assert not dbt_pid_path(warehouse).exists()
+        # a record without a start time (an earlier version's): a dbt process holds
+        dbt_pid_path(warehouse).write_text(f"{other.pid}\n")
+        assert lock_holder(warehouse) == (
+            f"pid {other.pid}, the dbt build of a run that ended without it"
+        )
         # the record goes with dbt's exit, and stays while dbt still runs
         with dbt_process_recorded(warehouse, other):
-            assert dbt_pid_path(warehouse).read_text().strip() == str(other.pid)
+            assert dbt_pid_path(warehouse).read_text().split()[0] == str(other.pid)
         assert dbt_pid_path(warehouse).exists()
     finally:
         other.kill()
-        other.wait()
+        other.communicate()
     with dbt_process_recorded(warehouse, other):
         pass
     assert not dbt_pid_path(warehouse).exists()
+    # a record without a start time of a process that is no dbt is forgotten
+    sleeper = subprocess.Popen(["sleep", "120"])
+    try:
+        dbt_pid_path(warehouse).write_text(f"{sleeper.pid}\n")
+        assert lock_holder(warehouse) is None
+        assert not dbt_pid_path(warehouse).exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
 
 
 def test_a_run_stops_at_once_while_another_process_has_the_warehouse_open(tmp_path: Path):
