@@ -14,6 +14,7 @@ a whole one). The values' meaning is judged by the rulebook's dbt tests.
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import yaml
@@ -57,20 +58,45 @@ def declared_types(seeds_dir: Path) -> dict[str, dict[str, str]]:
     return types
 
 
-def _unreadable(value: str, data_type: str) -> bool:
-    """True when a non-blank value does not read as the column's type. A
-    fraction in a whole-number column is refused: DuckDB would round it
-    (lookback_days 30.5 scored as 31)."""
+#: the range of each whole-number type (DuckDB's INTEGER and BIGINT)
+WHOLE_NUMBER_RANGES = {"integer": 2**31, "bigint": 2**63}
+
+
+def _unreadable(value: str, data_type: str) -> str | None:
+    """Why a value does not read as the column's type, or None when it does.
+    Blank is null (the not_null tests judge it), but only an empty cell: DuckDB
+    reads a cell of spaces as a value. Refused on purpose where DuckDB would
+    read them: a fraction in a whole-number column (DuckDB rounds it:
+    lookback_days 30.5 scored as 31), a hexadecimal whole number, and an
+    infinite or undefined number (nan, inf: no score can be rounded from it)."""
+    if value == "":
+        return None
     text = value.strip()
     if not text:
-        return False  # blank is null: the not_null tests judge it
+        return "a cell of spaces; a blank value is an empty cell"
+    expected = TYPED_COLUMNS[data_type]
     if data_type == "boolean":
-        return value.lower() not in BOOLEAN_WORDS
+        return None if value.lower() in BOOLEAN_WORDS else f"not {expected}"
+    if not value.isascii():  # Python reads other digits and spaces (NBSP); DuckDB not
+        return f"not {expected} (characters other than ASCII)"
     try:
         number = float(text)
     except ValueError:
-        return True
-    return data_type != "double" and not number.is_integer()
+        return f"not {expected}"
+    if not math.isfinite(number):
+        return f"not {expected} (not finite)"
+    if data_type == "double":
+        return None
+    if not number.is_integer():
+        return f"not {expected}"
+    try:
+        whole = int(text)  # exact, where the double of 2**63 - 1 is not
+    except ValueError:
+        whole = int(number)  # 1e3, 3.0
+    bound = WHOLE_NUMBER_RANGES[data_type]
+    if not -bound <= whole < bound:
+        return f"out of range for column type {data_type} (from {-bound} to {bound - 1})"
+    return None
 
 
 def check_seed_files(seeds_dir: Path) -> None:
@@ -111,11 +137,11 @@ def check_seed_files(seeds_dir: Path) -> None:
                         'needs double quotes ("a, b")'
                     )
                     break
-                bad = next((i for i in typed if _unreadable(row[i], typed[i])), None)
+                reasons = ((i, _unreadable(row[i], typed[i])) for i in typed)
+                bad, reason = next(((i, r) for i, r in reasons if r), (None, None))
                 if bad is not None:
                     problems.append(
-                        f"{shown}, row {number}, column {header[bad]!r}: {row[bad]!r} is not "
-                        f"{TYPED_COLUMNS[typed[bad]]}"
+                        f"{shown}, row {number}, column {header[bad]!r}: {row[bad]!r} is {reason}"
                     )
                     break
     if problems:

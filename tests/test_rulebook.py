@@ -23,7 +23,7 @@ import pytest
 
 from orchestration.dbt_failures import describe_test_failure, locate_in_csv
 from orchestration.demo_data import generate
-from orchestration.rulebook import RulebookError, check_seed_files
+from orchestration.rulebook import RulebookError, _unreadable, check_seed_files
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_PARTS = ("orchestration", "dbt_project", "seeds", "expectations")
@@ -243,6 +243,63 @@ def test_a_rulebook_csv_that_does_not_fit_its_yaml_is_named_before_dbt(tmp_path:
     (seeds / "fit_rules.csv").write_text("\ufeff" + text + "\n", encoding="utf-8")
     shutil.copy(ROOT / "seeds" / "thresholds.csv", seeds / "thresholds.csv")
     check_seed_files(seeds)
+
+
+#: values DuckDB's CSV reader takes that the check refuses on purpose: a fraction
+#: or hexadecimal in a whole-number column (DuckDB rounds 30.5 to 31), and numbers
+#: no score can be rounded from
+REFUSED_ON_PURPOSE = {
+    ("integer", "30.5"),
+    ("integer", ".5"),
+    ("integer", "0x10"),
+    ("bigint", "30.5"),
+    ("bigint", ".5"),
+    ("bigint", "0x10"),
+    ("double", "nan"),
+    ("double", "inf"),
+    ("double", "-inf"),
+    ("double", "1e400"),
+}
+
+
+@pytest.mark.parametrize("data_type", ["double", "integer", "bigint", "boolean"])
+def test_the_typed_column_check_agrees_with_duckdbs_csv_reader(
+    tmp_path: Path, data_type: str
+) -> None:
+    """A value the check lets through must load (dbt's seed loader would stop on
+    it with DuckDB's CSV dump), and one it refuses must be one DuckDB refuses,
+    or one refused on purpose."""
+    values = [
+        "3", " 3 ", "\t3", "+5", "-5", "1e3", "1.5e1", "1_000", "3.0", "5.", ".5", "30.5",
+        "", " ", "\t", "\xa03", "\xa0", "\u0663", "nan", "inf", "-inf", "1e400", "0x10",
+        "2147483647", "2147483648", "-2147483648", "-2147483649",
+        "9223372036854775807", "9223372036854775808", "1e19",
+        "TRUE", "false", "yes", "No", "t", "Y", "0", " true", "maybe", "twenty",
+    ]  # fmt: skip
+    disagreements = []
+    for value in values:
+        path = tmp_path / "value.csv"
+        path.write_text(f"k,v\n1,{value}\n", encoding="utf-8")
+        con = duckdb.connect()
+        con.execute(f"create table t (k integer, v {data_type})")
+        try:
+            con.execute(f"copy t from '{path}' (header)")
+            loads = True
+        except duckdb.Error:
+            loads = False
+        finally:
+            con.close()
+        reason = _unreadable(value, data_type)
+        if reason is None and not loads:
+            disagreements.append(f"{value!r} passes the check and fails to load")
+        if reason is not None and loads and (data_type, value) not in REFUSED_ON_PURPOSE:
+            disagreements.append(f"{value!r} loads and the check refuses it: {reason}")
+    assert disagreements == []
+    assert _unreadable(" ", data_type) == "a cell of spaces; a blank value is an empty cell"
+    if data_type == "integer":
+        assert _unreadable("3000000000", data_type) == (
+            "out of range for column type integer (from -2147483648 to 2147483647)"
+        )
 
 
 def test_reordered_rulebook_columns_load_by_name_on_an_existing_warehouse(tmp_path: Path) -> None:
