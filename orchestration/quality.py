@@ -393,8 +393,9 @@ def update_email_checks(
 ) -> EmailCheckSummary:
     """Validate the distinct normalized emails of raw.crm_contacts not checked yet.
 
-    The normalization is the staging model's (`nullif(lower(trim(email)), '')`),
-    so every contact's email_normalized finds its row. Plain addresses
+    The normalization is the staging model's (`normalized_email_sql`: lower
+    case, trimmed of all white space, EMAIL_TRIM_PATTERN; empty is null), so
+    every contact's email_normalized finds its row. Plain addresses
     (PLAIN_EMAIL_PATTERN, nearly all of a CRM) are judged by their domain, once
     per distinct domain, and written in one set-based insert; the others go
     through email-validator one by one (`by_domain=False` sends every address
