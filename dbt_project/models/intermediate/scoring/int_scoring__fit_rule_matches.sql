@@ -63,7 +63,12 @@ rules as (
         fit_rules.value,
         fit_rules.points,
         lower(trim(fit_rules.operator)) as rule_operator,
-        lower(trim(fit_rules.value)) as value_text,
+        -- on a boolean field, yes/no/1/0 mean true/false (macro boolean_rule_text)
+        case
+            when fit_rules.field in {{ boolean_profile_fields_sql() }}
+                then {{ boolean_rule_text('fit_rules.value') }}
+            else lower(trim(fit_rules.value))
+        end as value_text,
         try_cast(trim(fit_rules.value) as double) as value_numeric
     from {{ ref('fit_rules') }} as fit_rules
     inner join active_models
@@ -76,6 +81,7 @@ list_rules as (
     select
         model_id,
         rule_id,
+        field,
         rule_operator,
         value
     from rules
@@ -85,7 +91,7 @@ list_rules as (
 
 rule_items as (
 
-    {{ explode_rule_values('list_rules', ['model_id', 'rule_id', 'rule_operator'], 'value') }}
+    {{ explode_rule_values('list_rules', ['model_id', 'rule_id', 'field', 'rule_operator'], 'value') }}
 
 ),
 
@@ -95,7 +101,11 @@ list_items as (
     select distinct
         model_id,
         rule_id,
-        value_item
+        case
+            when field in {{ boolean_profile_fields_sql() }}
+                then {{ boolean_rule_text('value_item') }}
+            else value_item
+        end as value_item
     from rule_items
     where rule_operator in ('in', 'not_in')
 
