@@ -432,6 +432,20 @@ def _first_line(exc: BaseException) -> str:
     return " ".join(text.splitlines()[:3])
 
 
+#: The shapes of an ISO 8601 timestamp (upper case), extended and basic: a date,
+#: optionally a time (hh:mm, seconds, a decimal fraction) and an offset (Z,
+#: +hh, +hh:mm, +hhmm; hours 00-23 and minutes 00-59, as RFC 3339 writes
+#: them). DuckDB's cast alone also reads what is no ISO 8601: an offset of
+#: +25:00 or +05:99 (moved by a day or more, silently), zone names
+#: (America/New_York, PST), 2026-11-1, a BC suffix, epoch / infinity.
+ISO_8601_PATTERNS = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?$",
+    r"^[0-9]{8}(T[0-9]{4}([0-9]{2}(\.[0-9]+)?)?(Z|[+-]([01][0-9]|2[0-3])([0-5][0-9])?)?)?$",
+)
+
+
 def _parse_expression(column: str, data_type: str) -> str:
     """SQL turning the landed value into its contract type (null when unparseable)."""
     q = _quote(column)
@@ -457,8 +471,11 @@ def _parse_expression(column: str, data_type: str) -> str:
             f"'\\1-\\2-\\3') "
             f"else {upper} end"
         )
+        shape = " or ".join(
+            f"regexp_matches({upper}, {sql_string(pattern)})" for pattern in ISO_8601_PATTERNS
+        )
         return (
-            f"case when left({text}, 1) between '0' and '9' "
+            f"case when {shape} "
             f"then cast(coalesce(try_cast({text} as timestamptz), "
             f"try_cast({extended} as timestamptz)) as timestamp) end"
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -333,6 +334,27 @@ BAD_FILES = [
             id=f"timestamp-word-{word}",
         )
         for word in ("epoch", "infinity", "-infinity")
+    ],
+    # DuckDB's cast reads these too: offsets beyond 23:59 (moved by days, silently),
+    # zone names, a one-digit day, a BC suffix; none is ISO 8601
+    *[
+        pytest.param(
+            "contacts.csv",
+            f"contact_id,email,created_at\nC8,a@b.io,2026-01-01\nC9,c@d.io,{value}\n",
+            rf"crm/contacts.csv, row 2, column 'created_at': value '{re.escape(value)}' is not "
+            "an ISO 8601",
+            id=f"timestamp-not-iso-{value}",
+        )
+        for value in (
+            "2026-11-01T10:00:00+25:00",
+            "2026-11-01T10:00:00-30:00",
+            "2026-11-01T10:00:00+05:99",
+            "2026-11-01T10:00:00+05:30:30",
+            "2026-11-01 10:00:00 America/New_York",
+            "2026-11-01 10:00:00 PST",
+            "2026-11-1",
+            "2026-11-01 (BC)",
+        )
     ],
     # ISO's basic form is read, but a month 13 is still no date
     pytest.param(
