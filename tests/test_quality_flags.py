@@ -149,6 +149,32 @@ ACTIVITIES: dict[str, tuple[str, str, str, str, str, str, bool]] = {
     "A46": ("C24", "email_click", "K3", "https://v.io/2", CHROME, "2026-03-05T23:59:59.500Z", True),
     "A47": ("C24", "email_click", "K3", "https://v.io/2", CHROME, "2026-03-05T23:59:59.700Z", True),
     "A48": ("C24", "email_click", "K3", "https://v.io/3", CHROME, "2026-03-06T00:00:00.200Z", True),
+    # an impossible click rate: six clicks on one link in half a second, five
+    # without a url in 0.9 s; four in a second are still a person's
+    **{
+        f"A5{i}": ("C26", "email_click", "K3", "https://v.io/1", CHROME,
+                   f"2026-03-07T08:00:00.{i}00Z", True)
+        for i in range(6)
+    },
+    **{
+        f"A6{i}": ("C27", "ad_click", "", "", CHROME, f"2026-03-07T08:00:00.{2 * i}00Z", True)
+        for i in range(5)
+    },
+    **{
+        f"A7{i}": ("C21", "email_click", "", "", CHROME, f"2026-03-07T08:00:00.{2 * i}00Z", False)
+        for i in range(4)
+    },
+    # a source without campaign_id: a click 3 s after a send, neither naming a
+    # campaign, is a scanner; so is one whose send names none, or whose click
+    # names none; two hours later, a person
+    "A80": ("C23", "email_send", "", "", "", "2026-03-08T10:00:00Z", False),
+    "A81": ("C23", "email_click", "", "https://v.io/a", CHROME, "2026-03-08T10:00:03Z", True),
+    "A82": ("C24", "email_send", "K5", "", "", "2026-03-08T10:00:00Z", False),
+    "A83": ("C24", "email_click", "", "https://v.io/a", CHROME, "2026-03-08T10:00:04Z", True),
+    "A84": ("C30", "email_send", "", "", "", "2026-03-08T10:00:00Z", False),
+    "A85": ("C30", "email_click", "K6", "https://v.io/a", CHROME, "2026-03-08T10:00:01Z", True),
+    "A86": ("C25", "email_send", "", "", "", "2026-03-08T10:00:00Z", False),
+    "A87": ("C25", "email_click", "", "https://v.io/a", CHROME, "2026-03-08T12:00:00Z", False),
 }  # fmt: skip
 
 # bot flags that apply only from the day after the activity (applies_from_date)
@@ -277,6 +303,12 @@ def test_bot_heuristics(built: Settings):
         "click_after_send: email_click 4.9 s after the email_send of campaign K4 "
         "(threshold 10.0 s); click_burst: 3 different urls within 1.0 s (threshold 3 urls)"
     )
+    assert flagged["A50"] == "click_burst: 6 clicks within 1.0 s (threshold 5 clicks)"
+    assert flagged["A60"] == "click_burst: 5 clicks within 1.0 s (threshold 5 clicks)"
+    assert flagged["A81"] == (
+        "click_after_send: email_click 3.0 s after an email_send, one of the two without a "
+        "campaign (threshold 10.0 s)"
+    )
     # SPEC 4 scores D from the activities known at the end of D: a flag applies
     # from the activity's own date, or from the next day when only the next
     # day's clicks complete its burst.
@@ -383,8 +415,9 @@ def test_quarantine_rate_above_the_threshold_fails_the_dbt_build(built: Settings
     # the summary says which flags make the rate and names the first contacts
     assert _quarantine_rate_failure(built, test) == (
         "1 failing row(s); e.g. contact_count=34, quarantined_count=18, "
-        "quarantine_rate=0.5294117647058824, max_quarantine_rate=0.5, contacts_by_flag='disposable_email 2, "
-        "duplicate 1, invalid_email 3, role_account 3, test_or_fake 9', "
+        "quarantine_rate=0.5294117647058824, max_quarantine_rate=0.5, "
+        "contacts_by_flag='disposable_email 2, duplicate 1, invalid_email 3, role_account 3, "
+        "test_or_fake 9', "
         "first_flagged_contacts='C02, C03, C04, C05, C06'"
     )
     lenient = (

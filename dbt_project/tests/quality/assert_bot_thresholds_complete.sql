@@ -10,6 +10,8 @@ expected as (
     select 'burst_window_seconds' as parameter_name
     union all
     select 'burst_min_distinct_urls' as parameter_name
+    union all
+    select 'burst_min_clicks' as parameter_name
 
 ),
 

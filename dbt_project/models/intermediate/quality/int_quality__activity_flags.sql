@@ -27,8 +27,10 @@
 -- from what a full build gives.
 --
 -- An empty campaign_id or url is null (loading and staging make it so in
--- every landing format): a click and a send without a campaign never match,
--- and a click without a url adds no link to a burst.
+-- every landing format). A click and a send match when their campaigns are
+-- the same or when either names none (a source that sends no campaign_id
+-- still has its scanners caught); a click without a url adds no link to a
+-- burst, but counts as a click.
 -- depends_on: {{ ref('quality_scanner_user_agents') }}
 -- depends_on: {{ ref('quality_bot_thresholds') }}
 -- depends_on: {{ ref('quality_bot_activity_types') }}
@@ -219,7 +221,8 @@ thresholds as (
     select
         max(case when parameter = 'click_after_send_max_seconds' then value end) as click_after_send_max_seconds,
         max(case when parameter = 'burst_window_seconds' then value end) as burst_window_seconds,
-        max(case when parameter = 'burst_min_distinct_urls' then value end) as burst_min_distinct_urls
+        max(case when parameter = 'burst_min_distinct_urls' then value end) as burst_min_distinct_urls,
+        max(case when parameter = 'burst_min_clicks' then value end) as burst_min_clicks
     from {{ ref('quality_bot_thresholds') }}
 
 ),
@@ -233,11 +236,13 @@ heuristic_activity_types as (
 
 ),
 
--- heuristic click_after_send: each click against the latest send of the
--- same campaign to the same contact at or before it. The latest send is
--- within the threshold exactly when some send is, so the sends in
--- [click - threshold, click] are joined (an equi-join on contact and campaign,
--- then the time range) instead of ordering every send and click of the year.
+-- heuristic click_after_send: each click against the latest send to the
+-- same contact at or before it whose campaign matches: the same campaign, or
+-- either names none. The latest send is within the threshold exactly when
+-- some send is, so the sends in [click - threshold, click] are joined (an
+-- equi-join on contact and campaign, then the time range) instead of
+-- ordering every send and click of the year. Clicks and sends without a
+-- campaign (few) are joined on the contact alone, in a pairing of their own.
 sends as (
 
     select
@@ -245,9 +250,7 @@ sends as (
         campaign_id,
         occurred_at as sent_at
     from activities
-    where
-        campaign_id is not null
-        and activity_type = 'email_send'
+    where activity_type = 'email_send'
 
 ),
 
@@ -261,15 +264,16 @@ clicks as (
         occurred_at
     from activities
     where
-        campaign_id is not null
-        and activity_type in (
+        activity_type in (
             select heuristic_activity_types.activity_type from heuristic_activity_types
             where heuristic_activity_types.heuristic = 'click_after_send'
         )
 
 ),
 
-clicks_with_last_send as (
+-- same campaign; and a click without a campaign with any send, a send
+-- without one with any click (the two sides of the second pairing)
+click_send_pairs as (
 
     select
         clicks.activity_id,
@@ -277,23 +281,75 @@ clicks_with_last_send as (
         clicks.campaign_id,
         clicks.activity_type,
         clicks.occurred_at,
-        max(sends.sent_at) as last_sent_at
+        sends.sent_at,
+        true as same_campaign
     from clicks
     inner join sends
         on
             clicks.contact_id = sends.contact_id
             and clicks.campaign_id = sends.campaign_id
             and clicks.occurred_at >= sends.sent_at
-    cross join thresholds
-    where
-        {{ epoch_seconds('clicks.occurred_at') }} - {{ epoch_seconds('sends.sent_at') }}
-        <= thresholds.click_after_send_max_seconds
-    group by
+
+    union all
+
+    select
         clicks.activity_id,
         clicks.contact_id,
         clicks.campaign_id,
         clicks.activity_type,
-        clicks.occurred_at
+        clicks.occurred_at,
+        sends.sent_at,
+        false as same_campaign
+    from clicks
+    inner join sends
+        on
+            clicks.contact_id = sends.contact_id
+            and clicks.occurred_at >= sends.sent_at
+    where clicks.campaign_id is null
+
+    union all
+
+    select
+        clicks.activity_id,
+        clicks.contact_id,
+        clicks.campaign_id,
+        clicks.activity_type,
+        clicks.occurred_at,
+        sends.sent_at,
+        false as same_campaign
+    from clicks
+    inner join sends
+        on
+            clicks.contact_id = sends.contact_id
+            and clicks.occurred_at >= sends.sent_at
+    where
+        clicks.campaign_id is not null
+        and sends.campaign_id is null
+
+),
+
+clicks_with_last_send as (
+
+    select
+        click_send_pairs.activity_id,
+        click_send_pairs.contact_id,
+        click_send_pairs.campaign_id,
+        click_send_pairs.activity_type,
+        click_send_pairs.occurred_at,
+        click_send_pairs.same_campaign,
+        max(click_send_pairs.sent_at) as last_sent_at
+    from click_send_pairs
+    cross join thresholds
+    where
+        {{ epoch_seconds('click_send_pairs.occurred_at') }} - {{ epoch_seconds('click_send_pairs.sent_at') }}
+        <= thresholds.click_after_send_max_seconds
+    group by
+        click_send_pairs.activity_id,
+        click_send_pairs.contact_id,
+        click_send_pairs.campaign_id,
+        click_send_pairs.activity_type,
+        click_send_pairs.occurred_at,
+        click_send_pairs.same_campaign
 
 ),
 
@@ -310,7 +366,11 @@ click_after_send as (
                 1
             ) as {{ dbt.type_string() }}
         )
-        || ' s after the email_send of campaign ' || clicks_with_last_send.campaign_id
+        || case
+            when clicks_with_last_send.same_campaign
+                then ' s after the email_send of campaign ' || clicks_with_last_send.campaign_id
+            else ' s after an email_send, one of the two without a campaign'
+        end
         || ' (threshold ' || cast(thresholds.click_after_send_max_seconds as {{ dbt.type_string() }})
         || ' s)' as detail,
         -- the send is at or before the click: known on the click's day
@@ -337,8 +397,7 @@ burst_candidates as {{ cte_materialized() }} (
         {{ epoch_micros('activities.occurred_at') }} as occurred_us
     from activities
     where
-        activities.url is not null
-        and activities.activity_type in (
+        activities.activity_type in (
             select heuristic_activity_types.activity_type from heuristic_activity_types
             where heuristic_activity_types.heuristic = 'click_burst'
         )
@@ -372,6 +431,7 @@ burst_contact_counts as (
         url,
         activity_date,
         occurred_us,
+        click_count,
         max(click_count) over (partition by contact_id) as most_window_clicks
     from burst_click_counts
 
@@ -379,10 +439,10 @@ burst_contact_counts as (
 
 -- per click: how many different urls the contact clicked in the window that
 -- starts at it, for the contacts with a window of at least
--- burst_min_distinct_urls clicks only (at 1M contacts 12% of the clicks; the
--- model alone 4.6-5.0 s against 6.4-6.7 s): in the other contacts' windows
--- there are fewer clicks than that, so fewer urls, and none of their clicks
--- can be part of a burst.
+-- burst_min_distinct_urls (or burst_min_clicks) clicks only (at 1M contacts
+-- 12% of the clicks; the model alone 4.6-5.0 s against 6.4-6.7 s): in the
+-- other contacts' windows there are fewer clicks than either, so fewer urls,
+-- and none of their clicks can be part of a burst.
 burst_windows as (
 
     select
@@ -390,6 +450,7 @@ burst_windows as (
         burst_contact_counts.contact_id,
         burst_contact_counts.activity_date,
         burst_contact_counts.occurred_us,
+        burst_contact_counts.click_count,
         {{ window_count_distinct(
             'burst_contact_counts.url',
             'partition by burst_contact_counts.contact_id order by burst_contact_counts.occurred_us '
@@ -397,12 +458,14 @@ burst_windows as (
         ) }} as distinct_url_count
     from burst_contact_counts
     cross join thresholds
-    where burst_contact_counts.most_window_clicks >= thresholds.burst_min_distinct_urls
+    where
+        burst_contact_counts.most_window_clicks >= thresholds.burst_min_distinct_urls
+        or burst_contact_counts.most_window_clicks >= thresholds.burst_min_clicks
 
 ),
 
 -- a click belongs to every window that starts at most a window earlier: its
--- largest count says whether it is part of a burst
+-- largest counts say whether it is part of a burst
 burst_members as (
 
     select
@@ -413,7 +476,12 @@ burst_members as (
             partition by contact_id
             order by occurred_us
             range between {{ burst_window['us'] - 1 }} preceding and current row
-        ) as burst_url_count
+        ) as burst_url_count,
+        max(click_count) over (
+            partition by contact_id
+            order by occurred_us
+            range between {{ burst_window['us'] - 1 }} preceding and current row
+        ) as burst_click_count
     from burst_windows
 
 ),
@@ -423,14 +491,28 @@ click_burst as (
     select
         burst_members.activity_id,
         burst_members.contact_id,
-        'click_burst: ' || cast(burst_members.burst_url_count as {{ dbt.type_string() }})
-        || ' different urls within ' || cast(thresholds.burst_window_seconds as {{ dbt.type_string() }})
-        || ' s (threshold ' || cast(cast(thresholds.burst_min_distinct_urls as bigint) as {{ dbt.type_string() }})
-        || ' urls)' as detail,
+        case
+            when burst_members.burst_url_count >= thresholds.burst_min_distinct_urls
+                then
+                    'click_burst: ' || cast(burst_members.burst_url_count as {{ dbt.type_string() }})
+                    || ' different urls within '
+                    || cast(thresholds.burst_window_seconds as {{ dbt.type_string() }})
+                    || ' s (threshold '
+                    || cast(cast(thresholds.burst_min_distinct_urls as bigint) as {{ dbt.type_string() }})
+                    || ' urls)'
+            else
+                'click_burst: ' || cast(burst_members.burst_click_count as {{ dbt.type_string() }})
+                || ' clicks within ' || cast(thresholds.burst_window_seconds as {{ dbt.type_string() }})
+                || ' s (threshold '
+                || cast(cast(thresholds.burst_min_clicks as bigint) as {{ dbt.type_string() }})
+                || ' clicks)'
+        end as detail,
         burst_members.activity_date
     from burst_members
     cross join thresholds
-    where burst_members.burst_url_count >= thresholds.burst_min_distinct_urls
+    where
+        burst_members.burst_url_count >= thresholds.burst_min_distinct_urls
+        or burst_members.burst_click_count >= thresholds.burst_min_clicks
 
 ),
 
@@ -491,7 +573,8 @@ late_window_counts as (
     select
         late_window_starts.activity_id,
         late_window_starts.start_us,
-        count(distinct near_midnight_clicks.url) as distinct_url_count
+        count(distinct near_midnight_clicks.url) as distinct_url_count,
+        count(*) as click_count
     from late_window_starts
     inner join near_midnight_clicks
         on
@@ -508,8 +591,13 @@ bursts_complete_next_day as (
     select late_window_counts.activity_id
     from late_window_counts
     cross join thresholds
-    group by late_window_counts.activity_id, thresholds.burst_min_distinct_urls
-    having max(late_window_counts.distinct_url_count) < thresholds.burst_min_distinct_urls
+    group by
+        late_window_counts.activity_id,
+        thresholds.burst_min_distinct_urls,
+        thresholds.burst_min_clicks
+    having
+        max(late_window_counts.distinct_url_count) < thresholds.burst_min_distinct_urls
+        and max(late_window_counts.click_count) < thresholds.burst_min_clicks
 
 ),
 
