@@ -385,6 +385,10 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     from orchestration.demo_data import generate
 
     landing = args.landing or settings.landing_dir
+    named = f"--landing {landing}" if args.landing else f"LEADSCORE_LANDING_DIR={landing}"
+    if landing.exists() and not landing.is_dir():
+        print(f"leadscore: {named}: is a file, not a folder; nothing was written", file=sys.stderr)
+        return 2
     marker = landing / DEMO_MARKER
     existing = [p for p in landing.rglob("*") if p.is_file()] if landing.exists() else []
     if existing and args.if_empty:
@@ -397,24 +401,40 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        landing.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file where a folder should be, no permission ...
+        print(
+            f"leadscore: {named}: cannot create the folder: {exc.strerror or exc}; "
+            "nothing was written",
+            file=sys.stderr,
+        )
+        return 2
     for path in existing:
         path.unlink()
-    landing.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     # Yesterday by default: today's data would reach past "now" and (rightly)
     # fail the not-in-future batch checks of a run started right after.
     end_date = args.end_date or _utc_today() - dt.timedelta(days=1)
-    summary = generate(
-        landing,
-        contacts=args.contacts,
-        seed=args.seed,
-        end_date=end_date,
-        file_format=args.format,
-        progress=lambda message: print(f"leadscore: {message}", flush=True),
-    )
-    marker.write_text(
-        f"written by leadscore demo-data --contacts {args.contacts} --seed {args.seed}\n"
-    )
+    try:
+        summary = generate(
+            landing,
+            contacts=args.contacts,
+            seed=args.seed,
+            end_date=end_date,
+            file_format=args.format,
+            progress=lambda message: print(f"leadscore: {message}", flush=True),
+        )
+        marker.write_text(
+            f"written by leadscore demo-data --contacts {args.contacts} --seed {args.seed}\n"
+        )
+    except OSError as exc:  # no permission, disk full ...
+        print(
+            f"leadscore: cannot write the sample data to {landing}: "
+            f"{exc.strerror or exc}{f' ({exc.filename})' if exc.filename else ''}",
+            file=sys.stderr,
+        )
+        return 1
     rows = ", ".join(f"{count} {entity}" for entity, count in summary.rows.items())
     dirt = ", ".join(f"{count} {kind}" for kind, count in summary.planted.items())
     print(

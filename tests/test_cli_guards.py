@@ -277,6 +277,25 @@ def test_demo_data_refuses_a_contact_count_below_one(tmp_path: Path):
     assert not (tmp_path / "landing").exists()
 
 
+def test_demo_data_names_a_landing_path_it_cannot_write(tmp_path: Path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    run = _leadscore(tmp_path, "demo-data", "--landing", str(afile))
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert (
+        run.stderr
+        == f"leadscore: --landing {afile}: is a file, not a folder; nothing was written\n"
+    )
+    below = afile / "landing"  # a file where a folder should be
+    run = _leadscore(tmp_path, "demo-data", LEADSCORE_LANDING_DIR=str(below))
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr.startswith(
+        f"leadscore: LEADSCORE_LANDING_DIR={below}: cannot create the folder: "
+    ), run.stderr
+    assert "Traceback" not in run.stderr
+    assert afile.read_text() == ""
+
+
 @pytest.mark.parametrize(
     "command",
     [["run", "--date", "2026-03-01"], ["backfill", "--start", "2026-03-01", "--end", "2026-03-02"]],
