@@ -72,6 +72,11 @@ CONTACTS: dict[str, tuple[str, str, str, set[str]]] = {
     # quality_webmail_providers): free webmail is no quarantine reason
     "C33": ("li.wei@21cn.com", "Li", "Wei", set()),
     "C34": ("ravi.kumar@mail.sify.com", "Ravi", "Kumar", set()),
+    # keyboard mash of three-key runs, one repeated letter; a real name that
+    # starts like one
+    "C35": ("qweqwe@acme.com", "Olga", "Berg", {"test_or_fake"}),
+    "C36": ("aaaa@acme.com", "Ann", "Ray", {"test_or_fake"}),
+    "C37": ("asdrubal.ortiz@acme.com", "Asdrúbal", "Ortiz", set()),
 }
 
 CHROME = (
@@ -281,6 +286,8 @@ def test_flag_details_are_readable(built: Settings):
     assert detail["C17:duplicate"] == "duplicate_of C01"
     assert "keyboard_mash_email: email 'asdfgh77@gmail.com'" in detail["C11:test_or_fake"]
     assert "keyboard_mash_short_name: first name 'jkl'" in detail["C18:test_or_fake"]
+    assert "keyboard_mash_short_email: email 'qweqwe@acme.com'" in detail["C35:test_or_fake"]
+    assert "repeated_letter_email: email 'aaaa@acme.com'" in detail["C36:test_or_fake"]
     assert rows(
         built,
         "select distinct cast(flagged_at as varchar) from marts.contact_quality_flags",
@@ -398,7 +405,7 @@ def _quarantine_rate_failure(settings: Settings, test: str) -> str:
 
 def test_quarantine_rate_above_the_threshold_fails_the_dbt_build(built: Settings):
     test = "assert_quarantine_rate_below_threshold"
-    # 18 of 34 contacts are flagged. With the defaults (the `built` fixture's build) the
+    # 20 of 37 contacts are flagged. With the defaults (the `built` fixture's build) the
     # fixture is below the minimum of 100 contacts; here the rate is judged.
     strict = "{quality_max_quarantine_rate: 0.5, quality_quarantine_min_contacts: 10"
     failed = dbt_command(
@@ -414,10 +421,10 @@ def test_quarantine_rate_above_the_threshold_fails_the_dbt_build(built: Settings
     assert f"Failure in test {test}" in failed.stdout
     # the summary says which flags make the rate and names the first contacts
     assert _quarantine_rate_failure(built, test) == (
-        "1 failing row(s); e.g. contact_count=34, quarantined_count=18, "
-        "quarantine_rate=0.5294117647058824, max_quarantine_rate=0.5, "
+        "1 failing row(s); e.g. contact_count=37, quarantined_count=20, "
+        "quarantine_rate=0.5405405405405406, max_quarantine_rate=0.5, "
         "contacts_by_flag='disposable_email 2, duplicate 1, invalid_email 3, role_account 3, "
-        "test_or_fake 9', "
+        "test_or_fake 11', "
         "first_flagged_contacts='C02, C03, C04, C05, C06'"
     )
     lenient = (
@@ -440,7 +447,7 @@ def test_quarantine_rate_above_the_threshold_fails_the_dbt_build(built: Settings
     )
     assert early.returncode != 0
     failure = _quarantine_rate_failure(built, test)
-    assert "contact_count=33, quarantined_count=17, " in failure
+    assert "contact_count=36, quarantined_count=19, " in failure
     assert "duplicate" not in failure
     # before any contact existed there is nothing to judge
     assert (
