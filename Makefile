@@ -47,7 +47,7 @@ SPARK_ENV := LEADSCORE_LANDING_DIR=$(SPARK_DATA)/landing \
 	LEADSCORE_PUBLISH_PATH=$(SPARK_DATA)/published.duckdb \
 	LEADSCORE_AUDIT_DIR=$(SPARK_DATA)/audit DAGSTER_HOME=$(SPARK_DATA)/dagster_home
 
-$(SPARK_VENV)/.installed: pyproject.toml
+$(SPARK_VENV)/.installed: pyproject.toml $(VENV)/.installed
 	$(PYTHON) -m venv $(SPARK_VENV)
 	$(SPARK_VENV)/bin/pip install --quiet --upgrade pip
 	$(SPARK_VENV)/bin/pip install --quiet 'dbt-core>=1.11,<1.12' 'dbt-spark[session]>=1.11,<1.12' \
