@@ -3,7 +3,9 @@
 One table per landing entity, upserted by id: a re-delivered id is replaced
 when the incoming row's `updated_at` is not older than the stored one (or,
 without timestamps on both sides, because the later file wins). Files are
-fingerprinted, so loading the same file twice changes nothing.
+fingerprinted, so loading the same file twice changes nothing, also under
+another name: a file identical to one already loaded for the entity (a copy,
+`activities_a_copy.csv`) is skipped and recorded in `audit.duplicate_files`.
 
 A bad file (zero bytes, not UTF-8, a missing required column, a value that
 does not parse as its type, a missing or duplicate id) is rejected whole: the
@@ -225,6 +227,8 @@ class EntityLoad:
     entity: str
     files_loaded: list[str] = field(default_factory=list)
     files_skipped: list[str] = field(default_factory=list)
+    #: Skipped files identical to another file already loaded: file -> that file.
+    files_duplicate: dict[str, str] = field(default_factory=dict)
     rows_in_files: int = 0
     rows_upserted: int = 0
     rows_kept_newer: int = 0
@@ -594,6 +598,25 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    # Files not loaded because their content is another file's, already loaded
+    # (a copy under a new name): loading it again would revert the rows later
+    # files corrected. A table of its own, not a column of raw._load_log: that
+    # log holds loads only (its load ids drive the quality checks and dbt), and
+    # other writers insert into it positionally. Size and mtime let the next
+    # run skip the copy without reading it again.
+    con.execute(
+        """
+        create table if not exists audit.duplicate_files (
+            entity varchar not null,
+            source_file varchar not null,
+            sha256 varchar not null,
+            size_bytes bigint not null,
+            mtime_ns bigint not null,
+            duplicate_of varchar not null,
+            skipped_at timestamp not null
+        )
+        """
+    )
 
 
 def _ensure_table(con: duckdb.DuckDBPyConnection, entity: Entity, columns: list[str]) -> None:
@@ -896,15 +919,14 @@ def load_entity(
     for path in files:
         display = str(path.relative_to(landing_dir))
         stat = path.stat()
-        # The file's last load only: an earlier version restored with its old
-        # mtime (a backup copied back with `cp -p`) is a change to load again.
-        seen = con.execute(
-            "select sha256, size_bytes, mtime_ns from raw._load_log "
-            "where entity = ? and source_file = ? order by load_id desc limit 1",
-            [entity.name, display],
-        ).fetchone()
+        # The file's last version only (its last load, or its last skip as a
+        # duplicate): an earlier version restored with its old mtime (a backup
+        # copied back with `cp -p`) is a change to load again.
+        seen = _last_version(con, entity, display)
         if seen and (seen[1], seen[2]) == (stat.st_size, stat.st_mtime_ns):
             result.files_skipped.append(display)
+            if seen[3] is not None:
+                result.files_duplicate[display] = seen[3]
             continue
         sha = None
         try:
@@ -913,10 +935,21 @@ def load_entity(
                     display, "file is empty (zero bytes); a file needs at least a header row"
                 )
             sha = _fingerprint_and_check_utf8(path, path.suffix.lower() != ".parquet")
-            if seen and seen[0] == sha:
+            if seen and seen[0] == sha and seen[3] is None:
                 # Same content, touched file: record the new mtime, load nothing.
                 _log_load(con, entity, display, stat, sha, 0, 0)
                 result.files_skipped.append(display)
+                continue
+            earlier = _identical_loaded_file(con, entity, display, sha)
+            if earlier is not None:
+                con.execute(
+                    "insert into audit.duplicate_files values "
+                    "(?, ?, ?, ?, ?, ?, cast(now() as timestamp))",
+                    [entity.name, display, sha, stat.st_size, stat.st_mtime_ns, earlier],
+                )
+                log(f"{entity.name}: {display}: identical to {earlier}, already loaded; skipped")
+                result.files_skipped.append(display)
+                result.files_duplicate[display] = earlier
                 continue
             log(f"{entity.name}: reading {display} ({stat.st_size / 1e6:.1f} MB)")
             staged = _stage_file(con, entity, path, display)
@@ -957,6 +990,65 @@ def load_entity(
     if result.errors:
         raise LoadFailed(entity.name, result.errors)
     return result
+
+
+def _last_version(
+    con: duckdb.DuckDBPyConnection, entity: Entity, display: str
+) -> tuple[str, int, int, str | None] | None:
+    """The last version of a landing file seen: (sha256, size, mtime, duplicate_of).
+
+    Its last load, or its last skip as a copy of another file (duplicate_of
+    names that file), whichever came later; None for a file never seen.
+    """
+    return con.execute(
+        """
+        with last_load as (
+            select sha256, size_bytes, mtime_ns, null as duplicate_of, loaded_at as seen_at
+            from raw._load_log
+            where entity = $entity and source_file = $file
+            order by load_id desc
+            limit 1
+        ),
+        last_skip as (
+            select sha256, size_bytes, mtime_ns, duplicate_of, skipped_at as seen_at
+            from audit.duplicate_files
+            where entity = $entity and source_file = $file
+            order by skipped_at desc
+            limit 1
+        )
+        select sha256, size_bytes, mtime_ns, duplicate_of
+        from (select * from last_load union all select * from last_skip)
+        order by seen_at desc
+        limit 1
+        """,
+        {"entity": entity.name, "file": display},
+    ).fetchone()
+
+
+def _identical_loaded_file(
+    con: duckdb.DuckDBPyConnection, entity: Entity, display: str, sha: str
+) -> str | None:
+    """The first file of the entity loaded with this content under another name.
+
+    SPEC section 2: loading the same file twice changes nothing, whatever its
+    name. A copy loaded again would win over the files loaded since (the later
+    file wins) and revert the rows they corrected. Not a duplicate: an earlier
+    version of this same file, restored (it was loaded under this name).
+    """
+    row = con.execute(
+        """
+        select source_file from raw._load_log
+        where entity = $entity and sha256 = $sha and source_file <> $file
+          and not exists (
+              select 1 from raw._load_log
+              where entity = $entity and sha256 = $sha and source_file = $file
+          )
+        order by load_id
+        limit 1
+        """,
+        {"entity": entity.name, "sha": sha, "file": display},
+    ).fetchone()
+    return None if row is None else row[0]
 
 
 def _log_load(

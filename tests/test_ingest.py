@@ -125,6 +125,108 @@ def test_an_earlier_version_restored_with_its_old_mtime_loads_again(
     ]
 
 
+def test_a_copy_of_a_loaded_file_under_a_new_name_is_skipped(settings: Settings, landing: Path):
+    """SPEC section 2: loading the same file twice changes nothing, whatever its
+    name. A copy of an earlier activities file was loaded again and, being the
+    later file, reverted the row a later file had corrected (found by the
+    acceptance audit). It is skipped, recorded, and logged naming both files."""
+    (landing / "marketing" / "activities_2026_01.csv").unlink()
+    header = "activity_id,contact_id,activity_type,occurred_at\n"
+    first = write(
+        landing / "marketing" / "activities_a.csv",
+        header + "X1,C1,pricing_page_view,2026-01-05T10:00:00Z\n",
+    )
+    load_landing(settings)
+    # a warehouse from before audit.duplicate_files gets the table on its next load
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute("drop table audit.duplicate_files")
+    finally:
+        con.close()
+    write(
+        landing / "marketing" / "activities_d.csv",
+        header + "X1,C1,page_view,2026-01-05T10:00:00Z\n",
+    )
+    load_landing(settings)
+    copy = write(landing / "marketing" / "activities_a_copy.csv", first.read_bytes())
+    messages: list[str] = []
+    loads = load_landing(settings, log=messages.append)
+    activities = loads["marketing_activities"]
+    assert query(
+        settings, "select activity_type from raw.marketing_activities where activity_id = 'X1'"
+    ) == [("page_view",)]
+    assert activities.files_loaded == []
+    assert activities.files_duplicate == {
+        "marketing/activities_a_copy.csv": "marketing/activities_a.csv"
+    }
+    assert "marketing/activities_a_copy.csv" in activities.files_skipped
+    assert (
+        "marketing_activities: marketing/activities_a_copy.csv: identical to "
+        "marketing/activities_a.csv, already loaded; skipped"
+    ) in messages
+    assert query(settings, "select source_file, duplicate_of from audit.duplicate_files") == [
+        ("marketing/activities_a_copy.csv", "marketing/activities_a.csv")
+    ]
+    assert query(
+        settings, "select count(*) from raw._load_log where source_file like '%copy%'"
+    ) == [(0,)]
+    # The next run skips the copy by size and mtime, without reading it or recording it again.
+    messages.clear()
+    again = load_landing(settings, log=messages.append)["marketing_activities"]
+    assert again.files_duplicate == {
+        "marketing/activities_a_copy.csv": "marketing/activities_a.csv"
+    }
+    assert not messages
+    assert query(settings, "select count(*) from audit.duplicate_files") == [(1,)]
+    # The copy changed is a file of its own: loaded (the later file wins).
+    write(copy, header + "X1,C1,demo_request,2026-01-05T10:00:00Z\n")
+    assert load_landing(settings)["marketing_activities"].files_loaded == [
+        "marketing/activities_a_copy.csv"
+    ]
+    assert query(
+        settings, "select activity_type from raw.marketing_activities where activity_id = 'X1'"
+    ) == [("demo_request",)]
+
+
+def test_a_restored_version_loads_again_though_a_copy_holds_it(settings: Settings, landing: Path):
+    """An earlier version of a file restored under its own name is a change to
+    load again (the restore rule), also when a copy of it lies beside it, or
+    was loaded as a file of its own (a warehouse from before copies were
+    skipped)."""
+    header = "activity_id,contact_id,activity_type,occurred_at\n"
+    original = header + "X1,C1,pricing_page_view,2026-01-05T10:00:00Z\n"
+    path = write(landing / "marketing" / "activities_2026_02.csv", original)
+    write(landing / "marketing" / "activities_2026_03.csv", original)
+    loads = load_landing(settings)["marketing_activities"]
+    assert loads.files_duplicate == {
+        "marketing/activities_2026_03.csv": "marketing/activities_2026_02.csv"
+    }
+    for legacy in (False, True):
+        if legacy:
+            con = connect(settings.warehouse_path)
+            try:
+                con.execute(
+                    "insert into raw._load_log select load_id + 100, entity, "
+                    "'marketing/activities_2026_03.csv', size_bytes, mtime_ns, sha256, "
+                    "row_count, rows_upserted, loaded_at from raw._load_log "
+                    "where source_file = 'marketing/activities_2026_02.csv' and row_count = 1 "
+                    "order by load_id limit 1"
+                )
+            finally:
+                con.close()
+        write(path, header + "X1,C1,page_view,2026-01-05T10:00:00Z\n")
+        assert load_landing(settings)["marketing_activities"].files_loaded == [
+            "marketing/activities_2026_02.csv"
+        ]
+        write(path, original)
+        assert load_landing(settings)["marketing_activities"].files_loaded == [
+            "marketing/activities_2026_02.csv"
+        ]
+        assert query(
+            settings, "select activity_type from raw.marketing_activities where activity_id = 'X1'"
+        ) == [("pricing_page_view",)]
+
+
 def test_upsert_latest_updated_at_wins_and_later_file_wins(settings: Settings, landing: Path):
     load_landing(settings)
     # Re-delivered contacts: C1 newer (wins), C2 older (loses), C4 new.
