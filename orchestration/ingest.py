@@ -7,13 +7,13 @@ fingerprinted, so loading the same file twice changes nothing, also under
 another name: a file identical to one already loaded for the entity (a copy,
 `activities_a_copy.csv`) is skipped and recorded in `audit.duplicate_files`.
 
-A bad file (zero bytes, not UTF-8, a missing required column, a value that
-does not parse as its type, a missing or duplicate id) is rejected whole: the
-error names the file, row and column, nothing of that file is loaded, the
-file stays where it is, and the rejection is recorded in
-`audit.rejected_files` for a person to inspect. Good files of the same entity
-are still loaded; the entity's load then fails so the run stops before
-scoring.
+A bad file (zero bytes, not UTF-8, a missing required column, a column named
+twice (compared without case), a value that does not parse as its type, a
+missing or duplicate id) is rejected whole: the error names the file, row and
+column, nothing of that file is loaded, the file stays where it is, and the
+rejection is recorded in `audit.rejected_files` for a person to inspect.
+Good files of the same entity are still loaded; the entity's load then
+fails so the run stops before scoring.
 
 All parsing and merging runs in DuckDB (set-based); Python only decides
 which files to read and formats errors.
@@ -290,10 +290,31 @@ def _csv_header(path: Path) -> list[str]:
         except StopIteration:
             raise LandingError(path, "no header row") from None
     header = [name.strip() for name in header]
-    if len(set(header)) != len(header):
-        dupes = sorted({name for name in header if header.count(name) > 1})
-        raise LandingError(path, f"header repeats column(s) {dupes}", row=0)
+    _check_names_once(path, header, "the header")
     return header
+
+
+def _check_names_once(path: Path, names: list[str], where: str) -> None:
+    """Raise LandingError (row 0) at the first column named twice, compared without case.
+
+    DuckDB's names are case-insensitive, as the raw tables' columns are:
+    `email` and `Email` would be one column. DuckDB's CSV reader stops on them
+    with a binder error; its JSON and Parquet readers rename the second one
+    (`Email_1`), which would load it silently as an extra column.
+    """
+    seen: dict[str, str] = {}
+    for name in names:
+        key = name.lower()
+        if key in seen:
+            spellings = (
+                ""
+                if seen[key] == name
+                else f" (column names are compared without case: {seen[key]!r}, {name!r})"
+            )
+            raise LandingError(
+                path, f"{where} names this column twice{spellings}", row=0, column=name
+            )
+        seen[key] = name
 
 
 def _quote(name: str) -> str:
@@ -339,15 +360,75 @@ def _reader_sql(
                     "without rows instead",
                 )
         columns = [row[0] for row in described]
+        if _renamed_by_duckdb(columns):
+            keys = _json_lines_keys(con, literal)
+            if keys is not None:
+                _check_names_once(path, keys, "the JSON objects")
         spec = "{" + ", ".join(f"{sql_string(c)}: 'VARCHAR'" for c in columns) + "}"
         sql = f"read_json({literal}, format = 'newline_delimited', columns = {spec})"
         return sql, columns, dict.fromkeys(columns, "VARCHAR")
     try:
         described = con.execute(f"describe select * from read_parquet({literal})").fetchall()
+        names = _parquet_names(con, literal)
     except duckdb.Error as exc:
         raise LandingError(path, f"not a readable Parquet file: {_first_line(exc)}") from None
+    _check_names_once(path, names, "the Parquet schema")
     columns = [row[0] for row in described]
     return f"read_parquet({literal})", columns, {row[0]: row[1] for row in described}
+
+
+def _renamed_by_duckdb(columns: list[str]) -> bool:
+    """True if a column may be one DuckDB renamed: `Email_1` beside `email`.
+
+    Such a name is only a hint (a file may hold `email` and `email_1`): the
+    file's own names decide, read only then.
+    """
+    lowered = {name.lower() for name in columns}
+    for name in columns:
+        base, _, number = name.rpartition("_")
+        if base and number.isdigit() and base.lower() in lowered:
+            return True
+    return False
+
+
+def _json_lines_keys(con: duckdb.DuckDBPyConnection, literal: str) -> list[str] | None:
+    """Every key of a JSON lines file's objects, in order of first appearance.
+
+    One pass over the file; None if it cannot be read (the staging then names
+    the bad line).
+    """
+    try:
+        rows = con.execute(
+            f"""
+            select key
+            from (
+                select unnest(keys) as key, generate_subscripts(keys, 1) as i, line
+                from (
+                    select json_keys(json) as keys, row_number() over () as line
+                    from read_json_objects({literal}, format = 'newline_delimited')
+                )
+            )
+            group by key
+            order by min([line, i])
+            """
+        ).fetchall()
+    except duckdb.Error:
+        return None
+    return [row[0] for row in rows]
+
+
+def _parquet_names(con: duckdb.DuckDBPyConnection, literal: str) -> list[str]:
+    """A Parquet file's top-level column names as written (its schema, not its data)."""
+    elements = con.execute(f"select name, num_children from parquet_schema({literal})").fetchall()
+    names: list[str] = []
+    nested = 0  # elements still to pass below the last top-level column
+    for name, children in elements[1:]:  # the first element is the schema's root
+        if nested:
+            nested += (children or 0) - 1
+            continue
+        names.append(name)
+        nested = children or 0
+    return names
 
 
 def _first_bad_json_line(

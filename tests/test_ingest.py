@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -471,6 +472,20 @@ BAD_FILES = [
         r"crm/contacts.csv, row 0, column '_source_file': column name '_source_file' is reserved",
         id="reserved-column-name",
     ),
+    # DuckDB compares names without case: its CSV reader stopped on a raw binder error
+    pytest.param(
+        "contacts.csv",
+        "contact_id,email,created_at,Email\nC8,a@b.io,2026-01-01,A@B.IO\n",
+        r"crm/contacts.csv, row 0, column 'Email': the header names this column twice "
+        r"\(column names are compared without case: 'email', 'Email'\)",
+        id="column-named-twice-without-case",
+    ),
+    pytest.param(
+        "contacts.csv",
+        "contact_id,email,created_at,email\nC8,a@b.io,2026-01-01,c@d.io\n",
+        r"crm/contacts.csv, row 0, column 'email': the header names this column twice$",
+        id="column-named-twice",
+    ),
     pytest.param(
         "accounts.csv",
         "account_id,account_name,employee_count\nA1,Acme,many\n",
@@ -536,6 +551,57 @@ def test_a_reserved_column_name_rejects_only_its_file(settings: Settings, landin
     assert query(settings, "select source_file, column_name from audit.rejected_files") == [
         ("marketing/activities_2026_02.csv", "_Load_Id")
     ]
+
+
+def write_activities(path: Path, columns: list[str], rows: list[list[str]]) -> None:
+    """An activities file of text columns in the format its suffix names."""
+    if path.suffix == ".parquet":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = [pa.array([row[i] for row in rows]) for i in range(len(columns))]
+        pq.write_table(pa.Table.from_arrays(arrays, names=columns), path)
+    elif path.suffix == ".jsonl":
+        write(
+            path, "".join(json.dumps(dict(zip(columns, row, strict=True))) + "\n" for row in rows)
+        )
+    else:
+        write(path, "".join(",".join(line) + "\n" for line in [columns, *rows]))
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl", "parquet"])
+def test_a_column_named_twice_without_case_rejects_only_its_file(
+    settings: Settings, landing: Path, kind: str
+):
+    """Column names are compared without case (DuckDB's and the raw tables'):
+    `channel` and `Channel` in one file stopped a CSV with DuckDB's raw binder
+    error, and a JSON lines or Parquet file loaded the second one silently
+    renamed `Channel_1` (found by the acceptance audit). The file is rejected
+    naming the column; the entity's other files still load. `channel_1`
+    beside `channel` is two columns."""
+    path = landing / "marketing" / f"activities_2026_02.{kind}"
+    columns = ["activity_id", "contact_id", "activity_type", "occurred_at", "channel", "Channel"]
+    row = ["X9", "C1", "page_view", "2026-02-01T10:00:00Z", "web", "email"]
+    write_activities(path, columns, [row])
+    with pytest.raises(
+        LoadFailed,
+        match=rf"marketing/activities_2026_02\.{kind}, row 0, column 'Channel': the "
+        r"(header|JSON objects|Parquet schema) names this column twice \(column names are "
+        r"compared without case: 'channel', 'Channel'\)",
+    ):
+        load_landing(settings)
+    assert query(settings, "select activity_id from raw.marketing_activities order by 1") == [
+        ("X1",),
+        ("X2",),
+    ]
+    assert query(
+        settings, "select source_file, source_row, column_name from audit.rejected_files"
+    ) == [(f"marketing/activities_2026_02.{kind}", 0, "Channel")]
+
+    write_activities(path, [*columns[:-1], "channel_1"], [row])
+    load_landing(settings)
+    assert query(
+        settings,
+        "select channel, channel_1 from raw.marketing_activities where activity_id = 'X9'",
+    ) == [("web", "email")]
 
 
 def test_csv_with_byte_order_mark_and_quoted_header_loads(settings: Settings, landing: Path):
