@@ -518,16 +518,18 @@ def _first_line(exc: BaseException) -> str:
 
 
 #: The shapes of an ISO 8601 timestamp (upper case), extended and basic: a date,
-#: optionally a time (hh:mm, seconds, a decimal fraction) and an offset (Z,
-#: +hh, +hh:mm, +hhmm; hours 00-23 and minutes 00-59, as RFC 3339 writes
-#: them). DuckDB's cast alone also reads what is no ISO 8601: an offset of
-#: +25:00 or +05:99 (moved by a day or more, silently), zone names
-#: (America/New_York, PST), 2026-11-1, a BC suffix, epoch / infinity.
+#: optionally a time (hh, hh:mm, seconds, a decimal fraction of the seconds
+#: with a dot or a comma; hh alone after a T only) and an offset (Z, +hh,
+#: +hh:mm, +hhmm; hours 00-23 and minutes 00-59, as RFC 3339 writes them).
+#: DuckDB's cast alone also reads what is no ISO 8601: an offset of +25:00 or
+#: +05:99 (moved by a day or more, silently), zone names (America/New_York,
+#: PST), 2026-11-1, a BC suffix, epoch / infinity.
 ISO_8601_PATTERNS = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+    r"((T[0-9]{2}|[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?)"
     r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?$",
-    r"^[0-9]{8}(T[0-9]{4}([0-9]{2}(\.[0-9]+)?)?(Z|[+-]([01][0-9]|2[0-3])([0-5][0-9])?)?)?$",
+    r"^[0-9]{8}(T[0-9]{2}([0-9]{2}([0-9]{2}([.,][0-9]+)?)?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3])([0-5][0-9])?)?)?$",
 )
 
 
@@ -541,20 +543,29 @@ def _parse_expression(column: str, data_type: str) -> str:
         # words epoch, infinity and -infinity (1970, 9999, year 1), never data.
         # DuckDB reads the extended form (2026-12-01T10:00:00Z); a value it
         # cannot read is tried once more in the extended form, which covers
-        # ISO's basic form (20261201T100000Z, 20261201) and a lower-case t or
-        # z (RFC 3339). Only values the first cast rejects take that path.
+        # ISO's basic form (20261201T100000Z, 20261201), a lower-case t or z
+        # (RFC 3339), an hour alone (2026-12-01T10Z, 20261201T10: hh:00) and a
+        # decimal comma (10:00:00,5: a dot; the shape check allows a comma
+        # nowhere else). Only values the first cast rejects take that path.
         upper = f"upper({text})"
+        dot = f"replace({upper}, ',', '.')"
         extended = (
-            f"case when regexp_matches({upper}, '^[0-9]{{8}}T[0-9]{{6}}') "
-            f"then regexp_replace({upper}, '^([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})T"
+            f"case when regexp_matches({dot}, '^[0-9]{{8}}T[0-9]{{6}}') "
+            f"then regexp_replace({dot}, '^([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})T"
             f"([0-9]{{2}})([0-9]{{2}})([0-9]{{2}})', '\\1-\\2-\\3T\\4:\\5:\\6') "
-            f"when regexp_matches({upper}, '^[0-9]{{8}}T[0-9]{{4}}') "
-            f"then regexp_replace({upper}, '^([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})T"
+            f"when regexp_matches({dot}, '^[0-9]{{8}}T[0-9]{{4}}') "
+            f"then regexp_replace({dot}, '^([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})T"
             f"([0-9]{{2}})([0-9]{{2}})', '\\1-\\2-\\3T\\4:\\5') "
-            f"when regexp_matches({upper}, '^[0-9]{{8}}$') "
-            f"then regexp_replace({upper}, '^([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})$', "
+            f"when regexp_matches({dot}, '^[0-9]{{8}}T[0-9]{{2}}') "
+            f"then regexp_replace({dot}, '^([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})T"
+            f"([0-9]{{2}})', '\\1-\\2-\\3T\\4:00') "
+            f"when regexp_matches({dot}, '^[0-9]{{8}}$') "
+            f"then regexp_replace({dot}, '^([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})$', "
             f"'\\1-\\2-\\3') "
-            f"else {upper} end"
+            f"when regexp_matches({dot}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}(Z|[+-]|$)') "
+            f"then regexp_replace({dot}, '^([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}})', "
+            f"'\\1:00') "
+            f"else {dot} end"
         )
         shape = " or ".join(
             f"regexp_matches({upper}, {sql_string(pattern)})" for pattern in ISO_8601_PATTERNS

@@ -443,7 +443,7 @@ BAD_FILES = [
     *[
         pytest.param(
             "contacts.csv",
-            f"contact_id,email,created_at\nC8,a@b.io,2026-01-01\nC9,c@d.io,{value}\n",
+            f'contact_id,email,created_at\nC8,a@b.io,2026-01-01\nC9,c@d.io,"{value}"\n',
             rf"crm/contacts.csv, row 2, column 'created_at': value '{re.escape(value)}' is not "
             "an ISO 8601",
             id=f"timestamp-not-iso-{value}",
@@ -457,6 +457,16 @@ BAD_FILES = [
             "2026-11-01 10:00:00 PST",
             "2026-11-1",
             "2026-11-01 (BC)",
+            # an hour alone and a decimal comma load, but no more than ISO 8601 writes
+            "2026-11-01 10",
+            "2026-11-01T1",
+            "2026-11-01T10+24:00",
+            "2026-11-01T10 PST",
+            "2026-11-01T10,5",
+            "2026-11-01T10:00:00,",
+            "2026-11-01T10:00:00,5,5",
+            "20261101T10:00",
+            "20261101T1000,5",
         )
     ],
     # ISO's basic form is read, but a month 13 is still no date
@@ -621,7 +631,10 @@ def test_csv_with_byte_order_mark_and_quoted_header_loads(settings: Settings, la
 def test_iso_8601_basic_form_and_lower_case_designators_load(settings: Settings, landing: Path):
     """SPEC section 2: timestamps are ISO 8601. Besides the extended form,
     the basic form (20261201T100000Z, with or without seconds or an offset,
-    or a date alone) and a lower-case t / z (RFC 3339) load, stored as UTC."""
+    or a date alone) and a lower-case t / z (RFC 3339) load, stored as UTC.
+    So do an hour alone (2026-12-01T10, with or without an offset) and a
+    decimal comma (10:00:00,5), in both forms: they were rejected as not
+    ISO 8601 (found by the acceptance audit)."""
     write(
         landing / "marketing" / "activities_2026_01.csv",
         "activity_id,contact_id,activity_type,occurred_at\n"
@@ -630,7 +643,15 @@ def test_iso_8601_basic_form_and_lower_case_designators_load(settings: Settings,
         "X3,C1,page_view,20261201T1000-02\n"
         "X4,C1,page_view,20261201\n"
         "X5,C1,page_view,2026-12-01t10:00:00z\n"
-        "X6,C1,page_view,2026-12-01T10:00:00+01:00\n",
+        "X6,C1,page_view,2026-12-01T10:00:00+01:00\n"
+        "Y1,C1,page_view,2026-12-01T10\n"
+        "Y2,C1,page_view,2026-12-01T10Z\n"
+        "Y3,C1,page_view,2026-12-01T10+02:00\n"
+        "Y4,C1,page_view,2026-12-01t10-0230\n"
+        'Y5,C1,page_view,"2026-12-01T10:00:00,5Z"\n'
+        "Y6,C1,page_view,20261201T10\n"
+        "Y7,C1,page_view,20261201T10+02\n"
+        'Y8,C1,page_view,"20261201T100000,25+0100"\n',
     )
     load_landing(settings)
     assert query(
@@ -644,6 +665,14 @@ def test_iso_8601_basic_form_and_lower_case_designators_load(settings: Settings,
         ("X4", "2026-12-01 00:00:00"),
         ("X5", "2026-12-01 10:00:00"),
         ("X6", "2026-12-01 09:00:00"),
+        ("Y1", "2026-12-01 10:00:00"),
+        ("Y2", "2026-12-01 10:00:00"),
+        ("Y3", "2026-12-01 08:00:00"),
+        ("Y4", "2026-12-01 12:30:00"),
+        ("Y5", "2026-12-01 10:00:00.5"),
+        ("Y6", "2026-12-01 10:00:00"),
+        ("Y7", "2026-12-01 08:00:00"),
+        ("Y8", "2026-12-01 09:00:00.25"),
     ]
 
 
