@@ -745,8 +745,12 @@ def _ensure_table(con: duckdb.DuckDBPyConnection, entity: Entity, columns: list[
             and data_type.upper() != "VARCHAR"
         ):
             con.execute(f"alter table {entity.table} alter column {_quote(column)} type varchar")
+    # DuckDB compares names without case: a later file's CRM_Owner is the
+    # crm_owner an earlier file added, not a column to add again.
+    present_names = {column.lower() for column in present}
     for column in columns:
-        if column not in present:
+        if column.lower() not in present_names:
+            present_names.add(column.lower())
             # Unknown extra columns are kept (as text) and ignored by scoring.
             con.execute(
                 f"alter table {entity.table} add column {_quote(column)} "

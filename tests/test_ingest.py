@@ -614,6 +614,32 @@ def test_a_column_named_twice_without_case_rejects_only_its_file(
     ) == [("web", "email")]
 
 
+def test_an_extra_column_spelled_otherwise_by_a_later_file_is_the_same_column(
+    settings: Settings, landing: Path
+):
+    """A later file's CRM_Owner is the crm_owner an earlier file added (DuckDB
+    compares names without case): adding it again stopped the whole load with
+    DuckDB's 'already exists'."""
+    columns = ["activity_id", "contact_id", "activity_type", "occurred_at"]
+    write_activities(
+        landing / "marketing" / "activities_2026_02.csv",
+        [*columns, "crm_owner"],
+        [["X8", "C1", "page_view", "2026-02-01T10:00:00Z", "ann"]],
+    )
+    load_landing(settings)
+    write_activities(
+        landing / "marketing" / "activities_2026_03.csv",
+        [*columns, "CRM_Owner"],
+        [["X9", "C1", "page_view", "2026-03-01T10:00:00Z", "bob"]],
+    )
+    load_landing(settings)
+    assert query(
+        settings,
+        "select activity_id, crm_owner from raw.marketing_activities "
+        "where activity_id in ('X8', 'X9') order by 1",
+    ) == [("X8", "ann"), ("X9", "bob")]
+
+
 def test_csv_with_byte_order_mark_and_quoted_header_loads(settings: Settings, landing: Path):
     """Excel and many CRM exports write a BOM and quote every header name."""
     write(
