@@ -307,42 +307,29 @@ click_send_pairs as (
             and clicks.campaign_id = sends.campaign_id
             and clicks.occurred_at >= sends.sent_at
     {%- if uncampaigned['any'] %}
+        {#- apart, so that each side's filter runs before its join -#}
+        {%- for uncampaigned_side in [
+            'clicks.campaign_id is null',
+            'clicks.campaign_id is not null and sends.campaign_id is null',
+        ] %}
 
-        union all
+            union all
 
-        select
-            clicks.activity_id,
-            clicks.contact_id,
-            clicks.campaign_id,
-            clicks.activity_type,
-            clicks.occurred_at,
-            sends.sent_at,
-            false as same_campaign
-        from clicks
-        inner join sends
-            on
-                clicks.contact_id = sends.contact_id
-                and clicks.occurred_at >= sends.sent_at
-        where clicks.campaign_id is null
-
-        union all
-
-        select
-            clicks.activity_id,
-            clicks.contact_id,
-            clicks.campaign_id,
-            clicks.activity_type,
-            clicks.occurred_at,
-            sends.sent_at,
-            false as same_campaign
-        from clicks
-        inner join sends
-            on
-                clicks.contact_id = sends.contact_id
-                and clicks.occurred_at >= sends.sent_at
-        where
-            clicks.campaign_id is not null
-            and sends.campaign_id is null
+            select
+                clicks.activity_id,
+                clicks.contact_id,
+                clicks.campaign_id,
+                clicks.activity_type,
+                clicks.occurred_at,
+                sends.sent_at,
+                false as same_campaign
+            from clicks
+            inner join sends
+                on
+                    clicks.contact_id = sends.contact_id
+                    and clicks.occurred_at >= sends.sent_at
+            where {{ uncampaigned_side }}
+        {%- endfor %}
     {%- endif %}
 
 ),
