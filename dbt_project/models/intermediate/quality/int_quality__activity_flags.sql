@@ -291,46 +291,33 @@ clicks as (
 -- with them, 4.7 s without); one join on the contact with the campaign test
 -- as a residual took 15 s.
 click_send_pairs as (
-
-    select
-        clicks.activity_id,
-        clicks.contact_id,
-        clicks.campaign_id,
-        clicks.activity_type,
-        clicks.occurred_at,
-        sends.sent_at,
-        true as same_campaign
-    from clicks
-    inner join sends
-        on
-            clicks.contact_id = sends.contact_id
-            and clicks.campaign_id = sends.campaign_id
-            and clicks.occurred_at >= sends.sent_at
-    {%- if uncampaigned['any'] %}
-        {#- apart, so that each side's filter runs before its join -#}
-        {%- for uncampaigned_side in [
-            'clicks.campaign_id is null',
-            'clicks.campaign_id is not null and sends.campaign_id is null',
-        ] %}
+    {#- each pairing apart, so that its filter runs in or before its join -#}
+    {%- set pairings = ['clicks.campaign_id = sends.campaign_id'] -%}
+    {%- if uncampaigned['any'] -%}
+        {%- do pairings.append('clicks.campaign_id is null') -%}
+        {%- do pairings.append('clicks.campaign_id is not null and sends.campaign_id is null') -%}
+    {%- endif %}
+    {%- for pairing in pairings %}
+        {%- if not loop.first %}
 
             union all
+        {%- endif %}
 
-            select
-                clicks.activity_id,
-                clicks.contact_id,
-                clicks.campaign_id,
-                clicks.activity_type,
-                clicks.occurred_at,
-                sends.sent_at,
-                false as same_campaign
-            from clicks
-            inner join sends
-                on
-                    clicks.contact_id = sends.contact_id
-                    and clicks.occurred_at >= sends.sent_at
-            where {{ uncampaigned_side }}
-        {%- endfor %}
-    {%- endif %}
+        select
+            clicks.activity_id,
+            clicks.contact_id,
+            clicks.campaign_id,
+            clicks.activity_type,
+            clicks.occurred_at,
+            sends.sent_at,
+            coalesce(clicks.campaign_id = sends.campaign_id, false) as same_campaign
+        from clicks
+        inner join sends
+            on
+                clicks.contact_id = sends.contact_id
+                and clicks.occurred_at >= sends.sent_at
+        where {{ pairing }}
+    {%- endfor %}
 
 ),
 
