@@ -11,6 +11,18 @@
 -- strings on every row: at 3M contacts (36.7M positive components)
 -- lead_score_history alone took 22.6-25.3 s against 29.7-35.6 s (three pairs,
 -- alternating), with the same rows.
+-- The components are read from lead_score_components, written just before
+-- for the score date; a backfill of an older date, whose components that
+-- mart does not keep, computes them from the view int_scoring__score_components.
+
+-- depends_on: {{ ref('int_scoring__score_components') }}
+{%- if score_date_is_backfill() %}
+    {%- set components = ref('int_scoring__score_components') %}
+    {%- set of_score_date = '' %}
+{%- else %}
+    {%- set components = ref('lead_score_components') %}
+    {%- set of_score_date = 'and score_date = ' ~ score_date() %}
+{%- endif %}
 
 with
 
@@ -26,8 +38,8 @@ component_order as (
         select distinct
             component_type,
             component_id
-        from {{ ref('int_scoring__score_components') }}
-        where points > 0
+        from {{ components }}
+        where points > 0 {{ of_score_date }}
     ) as pairs
 
 ),
@@ -44,12 +56,12 @@ ranked as (
         lead(components.points, 1) over by_points as second_points,
         lead(components.component_id, 2) over by_points as third_component_id,
         lead(components.points, 2) over by_points as third_points
-    from {{ ref('int_scoring__score_components') }} as components
+    from {{ components }} as components
     inner join component_order
         on
             components.component_type = component_order.component_type
             and components.component_id = component_order.component_id
-    where components.points > 0
+    where components.points > 0 {{ of_score_date }}
     window by_points as (
         partition by components.contact_id, components.model_id
         order by components.points desc, component_order.component_rank asc

@@ -1,11 +1,17 @@
 -- The breakdown of the current scores (lead_scores), one row per contact x
 -- model x component with non-zero points; per contact and model the points
--- sum exactly to lead_scores.score. A run whose score date is the latest in
--- lead_score_history writes the day's components (a model deactivated since
--- has no rows any more); a backfill of an older date keeps the previous rows
--- of the table, so it keeps matching lead_scores. A plain table rebuilt each
--- run: writing tens of millions of new rows is cheaper than deleting the old
--- ones first.
+-- sum exactly to lead_scores.score. A run whose score date is not older than
+-- the latest in lead_score_history writes the day's components (a model
+-- deactivated since has no rows any more); a backfill of an older date keeps
+-- the previous rows of the table, so it keeps matching lead_scores. A plain
+-- table rebuilt each run: writing tens of millions of new rows is cheaper
+-- than deleting the old ones first.
+--
+-- The components are computed here, from the view int_scoring__score_components,
+-- and written once: this table is built before lead_score_history, whose top
+-- reasons read it back (a backfill, whose components are not kept here,
+-- computes them from the view instead). At 1M contacts the 15M components
+-- were written twice before, as the intermediate table and as this mart.
 
 {#- On Spark a table model is dropped before it is rebuilt, so it cannot read
     its own previous rows, and a Parquet table has no DELETE: there the mart
@@ -18,13 +24,14 @@
         incremental_strategy=('insert_overwrite' if target.type == 'spark' else none),
         partition_by=(['score_date'] if target.type == 'spark' else none),
         on_schema_change='append_new_columns',
-        post_hook=("{{ spark_keep_only_score_date(ref('lead_score_history')) }}" if target.type == 'spark' else []),
+        post_hook=("{{ spark_keep_only_score_date() }}" if target.type == 'spark' else []),
     )
 }}
 
+{%- set backfill = score_date_is_backfill() -%}
 {%- set previous = none -%}
 {#- `this` is none inside dbt unit tests: they see only their given rows. -#}
-{%- if execute and not flags.FULL_REFRESH and this is not none and target.type != 'spark' -%}
+{%- if backfill and not flags.FULL_REFRESH and this is not none and target.type != 'spark' -%}
     {%- set previous = load_relation(this) -%}
 {%- endif %}
 
@@ -40,13 +47,6 @@ components as (
         points
     from {{ ref('int_scoring__score_components') }}
 
-),
-
-latest_score_date as (
-
-    select max(score_date) as score_date
-    from {{ ref('lead_score_history') }}
-
 )
 
 select
@@ -61,8 +61,9 @@ select
     cast(components.points as decimal(18, 2)) as points
 
 from components
-cross join latest_score_date
-where {{ score_date() }} >= latest_score_date.score_date
+{%- if backfill %}
+where 1 = 0
+{%- endif %}
 {%- if previous is not none %}
 
 union all
@@ -75,6 +76,4 @@ select
     previous.component_id,
     previous.points
 from {{ previous }} as previous
-cross join latest_score_date
-where {{ score_date() }} < latest_score_date.score_date
 {%- endif %}

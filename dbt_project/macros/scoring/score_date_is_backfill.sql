@@ -1,0 +1,33 @@
+{#- True when the run's score date is older than the latest date that
+    lead_score_history already holds: a backfill. lead_score_components then
+    keeps its rows (it shows the latest date, like lead_scores), and the top
+    reasons of the backfilled date are computed from int_scoring__score_components
+    instead of read from that mart. False at parse time and in a first build
+    (no history yet).
+
+    Asked before this run writes history (lead_score_components and the top
+    reasons are built before it), so the latest date is the previous runs'.
+    The table is found through the graph, not ref(): the models that ask are
+    upstream of lead_score_history, and a ref would make a cycle. -#}
+{% macro score_date_is_backfill() -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set nodes = graph.nodes.values()
+        | selectattr('resource_type', 'equalto', 'model')
+        | selectattr('name', 'equalto', 'lead_score_history')
+        | list -%}
+    {%- if nodes | length != 1 -%}
+        {{ exceptions.raise_compiler_error("score_date_is_backfill: no single model lead_score_history in the graph") }}
+    {%- endif -%}
+    {%- set history = adapter.get_relation(
+        database=nodes[0].database, schema=nodes[0].schema, identifier=nodes[0].alias
+    ) -%}
+    {%- if history is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set latest = run_query(
+        "select cast(max(score_date) as " ~ dbt.type_string() ~ ") from " ~ history
+    ).columns[0].values()[0] -%}
+    {{ return(latest is not none and score_date_text() < latest) }}
+{%- endmacro %}
