@@ -26,6 +26,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,7 +290,20 @@ def _csv_header(path: Path) -> list[str]:
             header = next(reader)
         except StopIteration:
             raise LandingError(path, "no header row") from None
+    if not header:
+        raise LandingError(path, "no header row: the first line is blank", row=0)
     header = [name.strip() for name in header]
+    for position, name in enumerate(header, start=1):
+        if not name:
+            # DuckDB cannot bind a column without a name (it fails with a
+            # binder error quoting its own SQL): name the place instead.
+            after = f" (after {header[position - 2]!r})" if position > 1 else ""
+            raise LandingError(
+                path,
+                f"column {position} of the header{after} has no name; name it, or remove "
+                "the empty column (a trailing comma in the header, as some exports write)",
+                row=0,
+            )
     _check_names_once(path, header, "the header")
     return header
 
@@ -510,6 +524,38 @@ def _json_lines_error(
         f"not valid JSON lines (one JSON object per line): line {line} {why}: {text!r}",
         row=int(row),
     )
+
+
+#: DuckDB's CSV errors count lines as records, the header being line 1 (a
+#: quoted value spanning lines is one), so line N is data row N - 1.
+_CSV_ERROR_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_CSV_COLUMN_COUNT = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+_CSV_ORIGINAL_LINE = re.compile(r"Original Line: ([^\n]*)")
+
+
+def _csv_parse_error(display: str, exc: BaseException) -> LandingError:
+    """A CSV file DuckDB cannot read, naming its data row (header excluded) and the row's text.
+
+    Without a line number in DuckDB's message, its first lines stand.
+    """
+    text = str(exc)
+    line = _CSV_ERROR_LINE.search(text)
+    if line is None:
+        return LandingError(display, f"cannot be parsed: {_first_line(exc)}")
+    count = _CSV_COLUMN_COUNT.search(text)
+    if count is not None:
+        expected, found = count.groups()
+        why = (
+            f"has {found} values where the header has {expected} columns "
+            "(an unquoted comma inside a value, or a value left out?)"
+        )
+    elif "unterminated quote" in text:
+        why = 'has a quoted value that is never closed (a " without its closing ")'
+    else:
+        why = f"cannot be parsed: {_first_line(exc)}"
+    original = _CSV_ORIGINAL_LINE.search(text)
+    value = original.group(1)[:200] if original is not None else None
+    return LandingError(display, why, row=int(line.group(1)) - 1, value=value)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -834,7 +880,7 @@ def _stage_file(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, disp
             if path.suffix.lower() == ".jsonl":
                 # a bad line beyond the part the column detection sampled
                 raise _json_lines_error(con, path, exc, "cannot be parsed") from None
-            raise LandingError(display, f"cannot be parsed: {_first_line(exc)}") from None
+            raise _csv_parse_error(display, exc) from None
 
     # One pass finds the first bad value of every column typed from text, the
     # first missing id, and whether any id repeats. Columns cast directly from
@@ -995,21 +1041,22 @@ def load_entity(
     ensure_schemas(con)
     result = EntityLoad(entity=entity.name)
     files = entity.files(landing_dir)
+    folder_error = None
     if not files and not entity.may_be_absent:
-        raise LoadFailed(
-            entity.name,
-            [LandingError(landing_dir / entity.pattern, "required landing file is missing")],
+        folder_error = LandingError(
+            entity.pattern,
+            f"required landing file is missing (looked in {landing_dir / entity.folder})"
+            + _case_near_misses(landing_dir, entity),
         )
-    if not entity.many_files and len(files) > 1:
-        raise LoadFailed(
-            entity.name,
-            [
-                LandingError(
-                    landing_dir / entity.pattern,
-                    f"more than one file: {[f.name for f in files]}; keep exactly one",
-                )
-            ],
+    elif not entity.many_files and len(files) > 1:
+        folder_error = LandingError(
+            entity.pattern, f"more than one file: {[f.name for f in files]}; keep exactly one"
         )
+    if folder_error is not None:
+        # Recorded like a rejected file, so that audit.rejected_files (which
+        # the failure message points to) holds every reason a load failed.
+        _record_rejection(con, entity, entity.pattern, None, folder_error)
+        raise LoadFailed(entity.name, [folder_error])
     _ensure_table(con, entity, list(entity.required))
 
     for path in files:
@@ -1086,6 +1133,32 @@ def load_entity(
     if result.errors:
         raise LoadFailed(entity.name, result.errors)
     return result
+
+
+def _case_near_misses(landing_dir: Path, entity: Entity) -> str:
+    """A hint naming the files that would match the entity's pattern but for letter case.
+
+    Only called when no file matches. File names are matched case-sensitively
+    (only the extension is not): `crm/Contacts.csv` is not `crm/contacts.*`.
+    """
+    folders = [p for p in landing_dir.iterdir() if p.is_dir()] if landing_dir.is_dir() else []
+    near = sorted(
+        f"{path.parent.name}/{path.name}"
+        for folder in folders
+        if folder.name.lower() == entity.folder
+        for path in folder.iterdir()
+        if path.is_file()
+        and path.suffix.lower() in EXTENSIONS
+        and (
+            path.stem.lower().startswith(entity.stem)
+            if entity.many_files
+            else path.stem.lower() == entity.stem
+        )
+    )
+    if not near:
+        return ""
+    which = f"{near[0]} differs" if len(near) == 1 else f"{', '.join(near)} differ"
+    return f"; {which} only in letter case (names are case-sensitive): rename to match"
 
 
 def _last_version(

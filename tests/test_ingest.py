@@ -1155,3 +1155,58 @@ def test_files_no_entity_loads_are_listed(tmp_path: Path) -> None:
         "readme.txt",
     ]
     assert ignored_files(tmp_path / "missing") == []
+
+
+def test_csv_header_with_an_unnamed_column_is_rejected_naming_its_place(
+    settings: Settings, landing: Path
+):
+    # Some exports end every line with a comma: the header's last name is
+    # empty, which DuckDB could only report as a binder error on its own SQL.
+    text = "".join(line + ",\n" for line in ACTIVITIES.splitlines())
+    write(landing / "marketing" / "activities_2026_01.csv", text)
+    with pytest.raises(
+        LoadFailed,
+        match=r"activities_2026_01\.csv, row 0: column 6 of the header \(after 'channel'\) "
+        r"has no name",
+    ):
+        load_landing(settings)
+    assert query(settings, "select source_file, source_row from audit.rejected_files") == [
+        ("marketing/activities_2026_01.csv", 0)
+    ]
+
+
+def test_csv_row_with_a_wrong_number_of_values_names_its_row(settings: Settings, landing: Path):
+    # Row 1's quoted value spans two lines: rows count records, not lines.
+    text = (
+        "activity_id,contact_id,activity_type,occurred_at,url\n"
+        'X1,C1,page_view,2026-01-05T10:00:00Z,"multi\nline"\n'
+        "X2,C1,page_view,2026-01-05T11:00:00Z,https://a.io/x,y\n"
+    )
+    write(landing / "marketing" / "activities_2026_01.csv", text)
+    with pytest.raises(
+        LoadFailed,
+        match=r"activities_2026_01\.csv, row 2: has 6 values where the header has 5 columns",
+    ):
+        load_landing(settings)
+    assert query(settings, "select source_row, value from audit.rejected_files") == [
+        (2, "X2,C1,page_view,2026-01-05T11:00:00Z,https://a.io/x,y")
+    ]
+    write(landing / "marketing" / "activities_2026_01.csv", ACTIVITIES + 'X3,C1,page_view,"2026\n')
+    with pytest.raises(LoadFailed, match=r"row 3: has a quoted value that is never closed"):
+        load_landing(settings)
+
+
+def test_missing_entity_is_recorded_and_a_case_only_mismatch_is_named(
+    settings: Settings, landing: Path
+):
+    (landing / "crm" / "contacts.csv").rename(landing / "crm" / "Contacts.csv")
+    with pytest.raises(
+        LoadFailed,
+        match=r"crm/contacts\.\*: required landing file is missing \(looked in .*\); "
+        r"crm/Contacts\.csv differs only in letter case",
+    ):
+        load_landing(settings)
+    # The failure message points to audit.rejected_files: the reason is there.
+    rows = query(settings, "select entity, source_file, message from audit.rejected_files")
+    assert [(entity, source) for entity, source, _ in rows] == [("crm_contacts", "crm/contacts.*")]
+    assert "required landing file is missing" in rows[0][2]
