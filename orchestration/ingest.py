@@ -820,6 +820,21 @@ class Staged:
     key_range: tuple[str | None, str | None] = (None, None)
 
 
+def _delimiter_hint(path: Path, columns: list[str]) -> str:
+    """Why a CSV header may read as one column: another delimiter (Excel's `;` in
+    many locales, a tab). The landing contract's CSV is comma-separated."""
+    if path.suffix.lower() != ".csv" or len(columns) != 1:
+        return ""
+    for delimiter, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+        if delimiter in columns[0]:
+            return (
+                f"; the header is one column holding {name}: the file seems separated by "
+                f"{name}, and landing CSV files are comma-separated (SPEC section 2): "
+                "re-export it with commas"
+            )
+    return ""
+
+
 def _stage_file(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, display: str) -> Staged:
     """Validate one file; return where its rows are and how to type them.
 
@@ -841,7 +856,8 @@ def _stage_file(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, disp
     if missing:
         raise LandingError(
             display,
-            f"missing required column(s) {missing}; the header has {columns}",
+            f"missing required column(s) {missing}; the header has {columns}"
+            + _delimiter_hint(path, columns),
             row=0,
             column=missing[0],
         )

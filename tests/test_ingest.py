@@ -1210,3 +1210,15 @@ def test_missing_entity_is_recorded_and_a_case_only_mismatch_is_named(
     rows = query(settings, "select entity, source_file, message from audit.rejected_files")
     assert [(entity, source) for entity, source, _ in rows] == [("crm_contacts", "crm/contacts.*")]
     assert "required landing file is missing" in rows[0][2]
+
+
+@pytest.mark.parametrize(("delimiter", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_csv_with_another_delimiter_says_so(
+    settings: Settings, landing: Path, delimiter: str, name: str
+):
+    # Excel writes ';' in many locales: the header reads as one column.
+    write(landing / "crm" / "contacts.csv", CONTACTS.replace(",", delimiter))
+    with pytest.raises(
+        LoadFailed, match=rf"crm/contacts\.csv, row 0, column 'contact_id': missing .*{name}"
+    ):
+        load_landing(settings)
