@@ -94,6 +94,28 @@ def check_run_settings() -> None:
     env_flag(FULL_ENV)
     sensor_interval_seconds()
     check_settings()
+    dbt_target()
+
+
+DBT_TARGET_ENV = "LEADSCORE_DBT_TARGET"
+
+
+def dbt_target() -> str:
+    """The dbt target `dbt_project/profiles.yml` selects from LEADSCORE_DBT_TARGET
+    (default `duckdb`); raise SettingsError when the profile has no such output,
+    so a mistyped name stops a run before it ingests anything, not in dbt."""
+    import yaml
+
+    raw = os.environ.get(DBT_TARGET_ENV)
+    target = "duckdb" if raw is None else raw
+    profiles = DBT_PROJECT_DIR / "profiles.yml"
+    outputs = sorted(yaml.safe_load(profiles.read_text())["leadscore"]["outputs"])
+    if target not in outputs:
+        raise SettingsError(
+            f"{DBT_TARGET_ENV}={target!r}: expected one of {', '.join(outputs)} "
+            f"(the outputs of {profiles})"
+        )
+    return target
 
 
 def _path(env: str, default: Path) -> Path:

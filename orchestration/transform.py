@@ -27,7 +27,7 @@ from orchestration.dbt_runner import dbt_executable
 from orchestration.partitions import one_date_per_run, score_date_partitions
 from orchestration.resources import LeadscoreResource, connect
 from orchestration.rulebook import check_seed_files
-from orchestration.settings import DBT_PROJECT_DIR, SEEDS_DIR
+from orchestration.settings import DBT_PROJECT_DIR, SEEDS_DIR, dbt_target
 from orchestration.warehouse_lock import dbt_process_recorded
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -244,7 +244,7 @@ def described_failures(
     """
     if not checks:
         return
-    if os.environ.get("LEADSCORE_DBT_TARGET", "duckdb") != "duckdb":
+    if dbt_target() != "duckdb":
         yield from checks
         return
     try:

@@ -65,6 +65,7 @@ def _leadscore(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedPr
         ("LEADSCORE_PUBLISH_FULL", "maybe", "expected 1 or 0"),
         ("LEADSCORE_SCHEDULE_ENABLED", "maybe", "expected 1 or 0"),
         ("LEADSCORE_SENSOR_INTERVAL_SECONDS", "abc", "expected a whole number from 1"),
+        ("LEADSCORE_DBT_TARGET", "duck_db", "expected one of duckdb, spark (the outputs of"),
     ],
 )
 def test_a_bad_environment_value_is_named_not_a_traceback(
