@@ -332,8 +332,9 @@ def _no_landing_folder(settings: Settings) -> bool:
     fix, not three missing files."""
     if settings.landing_dir.is_dir():
         return False
+    what = "is not a folder" if settings.landing_dir.exists() else "does not exist"
     print(
-        f"leadscore: landing folder {settings.landing_dir} does not exist "
+        f"leadscore: landing folder {settings.landing_dir} {what} "
         "(LEADSCORE_LANDING_DIR); point it at the folder your exports land in, or write "
         "the sample there with `leadscore demo-data`; nothing was done",
         file=sys.stderr,

@@ -314,6 +314,16 @@ def test_a_missing_landing_folder_is_one_message_naming_the_setting(
     assert not (tmp_path / "warehouse.duckdb").exists()
 
 
+def test_a_landing_path_that_is_a_file_is_named_as_such(tmp_path: Path):
+    (tmp_path / "landing").write_text("")
+    run = _leadscore(tmp_path, "run", "--date", "2026-03-01")
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr.startswith(
+        f"leadscore: landing folder {tmp_path / 'landing'} is not a folder (LEADSCORE_LANDING_DIR)"
+    ), run.stderr
+    assert not (tmp_path / "warehouse.duckdb").exists()
+
+
 def test_a_run_started_in_dagster_takes_the_same_lock(
     tmp_path: Path, settings, lock_held_elsewhere
 ):
