@@ -374,6 +374,24 @@ def _reader_sql(
                     "without rows instead",
                 )
         columns = [row[0] for row in described]
+        # An empty key also makes DuckDB read each object as one column `json`
+        # (a map of the keys).
+        if columns == ["json"] and "" in (_json_lines_keys(con, literal) or []):
+            (row,) = con.execute(
+                f"""
+                select min(line) from (
+                    select json_keys(json) as keys, row_number() over () as line
+                    from read_json_objects({literal}, format = 'newline_delimited')
+                )
+                where list_contains(keys, '')
+                """
+            ).fetchone()
+            raise LandingError(
+                path,
+                'has an object with an empty key (""); every key names a column: '
+                "name it or remove it",
+                row=row,
+            )
         if _renamed_by_duckdb(columns):
             keys = _json_lines_keys(con, literal)
             if keys is not None:

@@ -1005,6 +1005,23 @@ def test_json_lines_file_of_blank_lines_says_so(settings: Settings, landing: Pat
     assert query(settings, "select count(*) from raw.marketing_activities") == [(2,)]
 
 
+def test_a_json_object_with_an_empty_key_is_named_by_its_row(settings: Settings, landing: Path):
+    """An empty key makes DuckDB read every object as one `json` column: the
+    message names the key and the row, not every required column as missing."""
+    good = '{"activity_id": "J1", "contact_id": "C1", "activity_type": "page_view", '
+    good += '"occurred_at": "2026-02-02T10:00:00Z"}\n'
+    write(
+        landing / "marketing" / "activities_2026_02.jsonl",
+        good + good.replace("J1", "J2").replace("}", ', "": "x"}'),
+    )
+    with pytest.raises(
+        LoadFailed,
+        match=r"activities_2026_02\.jsonl, row 2: has an object with an empty key",
+    ):
+        load_landing(settings)
+    assert query(settings, "select source_row from audit.rejected_files") == [(2,)]
+
+
 def test_extra_columns_named_like_another_entitys_typed_column_are_text(
     settings: Settings, landing: Path
 ):
