@@ -727,6 +727,69 @@ def test_scores_components_rescoring_and_handoffs(
     assert mismatched == []
 
 
+def _components_mismatching_scores(settings: Settings) -> list[dict]:
+    return _query(
+        settings,
+        """
+        select s.contact_id, s.model_id
+        from marts.lead_scores as s
+        left join (
+            select contact_id, model_id, sum(points) as points
+            from marts.lead_score_components
+            group by all
+        ) as c using (contact_id, model_id)
+        where coalesce(c.points, 0) != s.score
+        """,
+    )
+
+
+def test_a_full_refresh_of_an_older_date_is_not_a_backfill(
+    settings: Settings, scored_warehouse: Callable[..., None], run_dbt: Callable
+) -> None:
+    """`--full-refresh` rebuilds history with the run's date only: the date is
+    then the latest, so the components are that date's, not none (the
+    backfill test asks history before it is rebuilt)."""
+    scored_warehouse(D, "build")
+    scored_warehouse(D1)
+    run_dbt("run", "--full-refresh", *SCORING, "--vars", f"{{score_date: {D}}}")
+    dates = _query(
+        settings,
+        "select distinct cast(score_date as varchar) as d from marts.lead_score_components",
+    )
+    assert dates == [{"d": D}]
+    assert _components_mismatching_scores(settings) == []
+
+
+def test_a_backfill_computes_the_components_once(
+    settings: Settings, scored_warehouse: Callable[..., None], run_dbt: Callable
+) -> None:
+    """A backfill's top reasons read the components from the view: once, not
+    once per reader of them (each would compute every component again)."""
+    scored_warehouse(D1, "build")
+    scored_warehouse(D)
+    target = settings.warehouse_path.parent / "dbt_target"
+    compiled = next(target.rglob("compiled/**/lead_score_history.sql")).read_text()
+    assert "int_scoring__score_components" in compiled  # the backfill's path
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        plan = "\n".join(row[1] for row in con.execute("explain " + compiled).fetchall())
+        view_plan = "\n".join(
+            row[1]
+            for row in con.execute(
+                "explain select * from intermediate.int_scoring__score_components"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    # the history's own read of the scores comes on top of the view's
+    for table, extra in (
+        ("int_scoring__fit_rule_matches", 0),
+        ("int_scoring__activity_type_points", 0),
+        ("int_scoring__contact_scores", 1),
+    ):
+        assert plan.count(table) == view_plan.count(table) + extra, (table, plan)
+
+
 def test_every_mart_and_column_is_described(settings: Settings, run_dbt: Callable) -> None:
     """Every model under models/marts has a description and documents columns,
     each with a description (CONVENTIONS: one source of truth, documented)."""

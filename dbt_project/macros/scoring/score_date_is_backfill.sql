@@ -2,8 +2,9 @@
     lead_score_history already holds: a backfill. lead_score_components then
     keeps its rows (it shows the latest date, like lead_scores), and the top
     reasons of the backfilled date are computed from int_scoring__score_components
-    instead of read from that mart. False at parse time and in a first build
-    (no history yet).
+    instead of read from that mart. False at parse time, in a first build
+    (no history yet), and in a `--full-refresh` that rebuilds history (which
+    then holds this date only).
 
     Asked before this run writes history (lead_score_components and the top
     reasons are built before it), so the latest date is the previous runs'.
@@ -19,6 +20,11 @@
         | list -%}
     {%- if nodes | length != 1 -%}
         {{ exceptions.raise_compiler_error("score_date_is_backfill: no single model lead_score_history in the graph") }}
+    {%- endif -%}
+    {#- A full refresh that rebuilds history leaves it holding this date only. -#}
+    {%- if flags.FULL_REFRESH and nodes[0].unique_id in selected_resources
+        and nodes[0].config.full_refresh is not false -%}
+        {{ return(false) }}
     {%- endif -%}
     {%- set history = adapter.get_relation(
         database=nodes[0].database, schema=nodes[0].schema, identifier=nodes[0].alias

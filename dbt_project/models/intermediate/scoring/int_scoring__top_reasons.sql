@@ -13,11 +13,13 @@
 -- alternating), with the same rows.
 -- The components are read from lead_score_components, written just before
 -- for the score date; a backfill of an older date, whose components that
--- mart does not keep, computes them from the view int_scoring__score_components.
+-- mart does not keep, computes them from the view int_scoring__score_components,
+-- once (a CTE computed for both readers: the view would be computed for each).
 
 -- depends_on: {{ ref('int_scoring__score_components') }}
-{%- if score_date_is_backfill() %}
-    {%- set components = ref('int_scoring__score_components') %}
+{%- set backfill = score_date_is_backfill() %}
+{%- if backfill %}
+    {%- set components = 'backfill_components' %}
     {%- set of_score_date = '' %}
 {%- else %}
     {%- set components = ref('lead_score_components') %}
@@ -25,6 +27,21 @@
 {%- endif %}
 
 with
+{%- if backfill %}
+
+backfill_components as {{ cte_materialized() }} (
+
+    select
+        contact_id,
+        model_id,
+        component_type,
+        component_id,
+        points
+    from {{ ref('int_scoring__score_components') }}
+    where points > 0
+
+),
+{%- endif %}
 
 -- both CTEs read the table itself: DuckDB materializes a CTE that is
 -- referenced twice (36.7M rows at 3M contacts)
