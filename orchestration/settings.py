@@ -102,12 +102,12 @@ DBT_TARGET_ENV = "LEADSCORE_DBT_TARGET"
 
 def dbt_target() -> str:
     """The dbt target `dbt_project/profiles.yml` selects from LEADSCORE_DBT_TARGET
-    (default `duckdb`); raise SettingsError when the profile has no such output,
-    so a mistyped name stops a run before it ingests anything, not in dbt."""
+    (unset or blank: `duckdb`, as the profile reads it); raise SettingsError
+    when the profile has no such output, so a mistyped name stops a run before
+    it ingests anything, not in dbt."""
     import yaml
 
-    raw = os.environ.get(DBT_TARGET_ENV)
-    target = "duckdb" if raw is None else raw
+    target = os.environ.get(DBT_TARGET_ENV, "").strip() or "duckdb"
     profiles = DBT_PROJECT_DIR / "profiles.yml"
     outputs = sorted(yaml.safe_load(profiles.read_text())["leadscore"]["outputs"])
     if target not in outputs:

@@ -401,3 +401,13 @@ def test_a_run_waits_out_the_sensors_probe_of_the_lock(tmp_path: Path):
         assert 0.1 <= waited < BUSY_GRACE_SECONDS
     finally:
         probe.wait()
+
+
+def test_a_blank_dbt_target_is_the_default(monkeypatch: pytest.MonkeyPatch):
+    """Blank reads as unset, as for every LEADSCORE_* variable (and dbt's profile agrees)."""
+    from orchestration.settings import dbt_target
+
+    monkeypatch.setenv("LEADSCORE_DBT_TARGET", " ")
+    assert dbt_target() == "duckdb"
+    monkeypatch.setenv("LEADSCORE_DBT_TARGET", "spark")
+    assert dbt_target() == "spark"
