@@ -711,23 +711,11 @@ def test_scores_components_rescoring_and_handoffs(
     assert len(
         _query(settings, f"select * from marts.mql_handoffs where score_date = '{D1}'")
     ) == len(handoffs_d1)
-    mismatched = _query(
-        settings,
-        """
-        select s.contact_id, s.model_id
-        from marts.lead_scores as s
-        left join (
-            select contact_id, model_id, sum(points) as points
-            from marts.lead_score_components
-            group by all
-        ) as c using (contact_id, model_id)
-        where coalesce(c.points, 0) != s.score
-        """,
-    )
-    assert mismatched == []
+    assert _components_mismatching_scores(settings) == []
 
 
 def _components_mismatching_scores(settings: Settings) -> list[dict]:
+    """The current scores whose components do not sum to them."""
     return _query(
         settings,
         """
