@@ -1213,6 +1213,59 @@ def test_csv_row_with_a_wrong_number_of_values_names_its_row(settings: Settings,
         load_landing(settings)
 
 
+@pytest.mark.parametrize("line_break", [False, True], ids=["one-line-rows", "quoted-line-break"])
+def test_csv_row_whose_extra_values_are_empty_is_rejected(
+    settings: Settings, landing: Path, line_break: bool
+):
+    # DuckDB's strict mode alone drops empty values at the end of a row, so an
+    # unquoted comma in the url of a row whose last columns are empty loaded
+    # `b=2` as the campaign. Rows count records, not lines.
+    header = "activity_id,contact_id,activity_type,occurred_at,url,campaign_id,user_agent\n"
+    first = 'X1,C1,page_view,2026-01-05T10:00:00Z,,,"two\nlines"\n' if line_break else ""
+    text = header + first + "X2,C1,page_view,2026-01-05T11:00:00Z,https://a.io/?a,b=2,,\n"
+    write(landing / "marketing" / "activities_2026_01.csv", text)
+    with pytest.raises(
+        LoadFailed,
+        match=rf"activities_2026_01\.csv, row {2 if line_break else 1}: has 8 values where the "
+        r"header has 7 columns \(an unquoted comma inside a value\?\)",
+    ):
+        load_landing(settings)
+    assert query(settings, "select source_row, value from audit.rejected_files") == [
+        (2 if line_break else 1, "X2,C1,page_view,2026-01-05T11:00:00Z,https://a.io/?a,b=2,,")
+    ]
+
+
+@pytest.mark.parametrize("line_break", [False, True], ids=["one-line-rows", "quoted-line-break"])
+def test_csv_empty_values_are_null_and_short_rows_are_named(
+    settings: Settings, landing: Path, line_break: bool
+):
+    user_agent = '"two\nlines"' if line_break else '""'
+    text = (
+        "activity_id,contact_id,activity_type,occurred_at,url,campaign_id,user_agent\n"
+        f"X1,C1,page_view,2026-01-05T10:00:00Z,,,{user_agent}\n"
+        'X2,C1,page_view,2026-01-05T11:00:00Z,"",cmp,ua\n'
+    )
+    write(landing / "marketing" / "activities_2026_01.csv", text)
+    load_landing(settings)
+    assert query(
+        settings,
+        "select activity_id, url, campaign_id, user_agent from raw.marketing_activities "
+        "order by activity_id",
+    ) == [
+        ("X1", None, None, "two\nlines" if line_break else None),
+        ("X2", None, "cmp", "ua"),
+    ]
+    # A row with too few values, and a quoted value never closed, which the
+    # reader on one thread returns as a row cut short at the quote.
+    for line, message in [
+        ("X3,C1,page_view,2026-01-05T12:00:00Z,,cmp\n", "has 6 values where the header has 7"),
+        ('X3,C1,"page', "has a quoted value that is never closed"),
+    ]:
+        write(landing / "marketing" / "activities_2026_01.csv", text + line)
+        with pytest.raises(LoadFailed, match=rf"row 3: {message}"):
+            load_landing(settings)
+
+
 def test_missing_entity_is_recorded_and_a_case_only_mismatch_is_named(
     settings: Settings, landing: Path
 ):
