@@ -410,6 +410,8 @@ def _reader_sql(
 #: The CSV reader's null string: no value of a file is this text, so an empty
 #: value reads as '' and only a value the row lacks (null padding) reads as null.
 _CSV_NO_NULL_STRING = "\x01leadscore: no null string\x02"
+#: What DuckDB's parallel reader says when null padding meets a quoted line break.
+_CSV_QUOTED_LINE_BREAK = "does not support null_padding in conjunction with quoted new lines"
 
 
 def _unused_name(name: str, columns: list[str]) -> str:
@@ -419,7 +421,7 @@ def _unused_name(name: str, columns: list[str]) -> str:
     return name
 
 
-def _csv_reader(literal: str, columns: list[str], *, padded: bool) -> str:
+def _csv_reader(literal: str, columns: list[str], *, padded: bool, parallel: bool = True) -> str:
     """read_csv of the file: its columns as text, then (`padded`) one column more.
 
     DuckDB's strict mode drops the empty values at the end of a row with more
@@ -430,77 +432,103 @@ def _csv_reader(literal: str, columns: list[str], *, padded: bool) -> str:
     with too few leaves its last column null, and a row with two or more too
     many stays DuckDB's error. `_copy_csv` finds the first two kinds.
 
-    On one thread: DuckDB's parallel reader cannot pad a file with a quoted
-    line break, and on two cores one thread read a 3.6M-row activities file
-    faster (3.9 s against 4.4 s for the whole staging, including the copy).
-    Not `padded`, the reader is DuckDB's strict one, which names a quoted
-    value never closed where the padded one returns a row cut short.
+    Not `padded`, the reader is DuckDB's strict one (the one used before).
     """
     names = [*columns, _unused_name("_extra_value", columns)] if padded else columns
     spec = "{" + ", ".join(f"{sql_string(c)}: 'VARCHAR'" for c in names) + "}"
     padding = (
-        f"null_padding = true, nullstr = {sql_string(_CSV_NO_NULL_STRING)}, parallel = false"
+        f"null_padding = true, nullstr = {sql_string(_CSV_NO_NULL_STRING)}"
         if padded
         else "null_padding = false"
     )
     return (
         f"read_csv({literal}, header = true, columns = {spec}, delim = ',', quote = '\"', "
-        f"escape = '\"', strict_mode = true, auto_detect = false, {padding})"
+        f"escape = '\"', strict_mode = true, auto_detect = false, {padding}, "
+        f"parallel = {str(parallel).lower()})"
     )
 
 
 def _copy_csv(
     con: duckdb.DuckDBPyConnection, path: Path, display: str, reader: str, columns: list[str]
 ) -> None:
-    """Copy the CSV file (`reader`: `_csv_reader`) as text into temp table
-    `incoming_text`, numbering its rows.
+    """Copy the CSV file (`reader`: `_csv_reader`, padded) as text into temp
+    table `incoming_text`, numbering its rows.
 
     Raise LandingError naming the first row with more or fewer values than the
     header, with the row's values as its text. Empty values are null, as in
     every landing format.
+
+    DuckDB's parallel reader cannot pad a file with a quoted line break; such a
+    file is read on one thread, and then also by the strict reader: on one
+    thread, the padded reader ends the file silently at a quote never closed
+    that opens a row (DuckDB 2.0.1), where the parallel readers name it.
     """
+    literal = sql_string(str(path))
     extra = _unused_name("_extra_value", columns)
     helpers = [_unused_name(name, [*columns, extra]) for name in ("_values", "_text")]
     read = [_quote(c) for c in [*columns, extra]]
     wrong = f"{read[-1]} is not null or {read[-2]} is null"
     count = " + ".join(f"cast({c} is not null as integer)" for c in read)
-    joined = f"concat_ws(',', {', '.join(read)})"
-    values = ", ".join(f"nullif({c}, '') as {c}" for c in read[:-1])
-    try:
-        con.execute("drop table if exists incoming_text")
-        con.execute(
-            "create temp table incoming_text as select row_number() over () as _source_row, "
-            f"{values}, case when {wrong} then {count} end as {_quote(helpers[0])}, "
-            f"case when {wrong} then {joined} end as {_quote(helpers[1])} from {reader}"
+    # the row as CSV again, for the record: values quoted where they need it
+    joined = "concat_ws(',', {})".format(
+        ", ".join(
+            f"""case when regexp_matches({c}, '[,"\\r\\n]') """
+            f"""then '"' || replace({c}, '"', '""') || '"' else {c} end"""
+            for c in read
         )
-    except duckdb.Error as exc:
-        raise _csv_parse_error(display, exc, len(columns)) from None
-    row, found, text, rows = con.execute(
+    )
+    values = ", ".join(f"nullif({c}, '') as {c}" for c in read[:-1])
+    serial = _csv_reader(literal, columns, padded=True, parallel=False)
+    for attempt in (reader, serial):
+        try:
+            con.execute("drop table if exists incoming_text")
+            con.execute(
+                "create temp table incoming_text as select row_number() over () as _source_row, "
+                f"{values}, case when {wrong} then {count} end as {_quote(helpers[0])}, "
+                f"case when {wrong} then {joined} end as {_quote(helpers[1])} from {attempt}"
+            )
+            break
+        except duckdb.Error as exc:
+            if attempt != serial and _CSV_QUOTED_LINE_BREAK in str(exc):
+                continue
+            raise _csv_parse_error(display, exc, len(columns)) from None
+    row, found, text, rows, short = con.execute(
         f"select min(_source_row), arg_min({_quote(helpers[0])}, _source_row), "
-        f"arg_min({_quote(helpers[1])}, _source_row), count(*) "
+        f"arg_min({_quote(helpers[1])}, _source_row), count(*), "
+        f"count(*) filter (where {_quote(helpers[0])} < {len(columns)}) "
         f"from incoming_text where {_quote(helpers[0])} is not null"
     ).fetchone()
-    if row is not None:
-        if found < len(columns):
-            # Too few values, or a quoted value never closed: DuckDB's strict
-            # reader tells them apart (this reads the file once more).
-            strict = _csv_reader(sql_string(str(path)), columns, padded=False)
-            try:
-                con.execute(f"select count(*) from {strict}").fetchone()
-            except duckdb.Error as exc:
+    if short or attempt == serial:
+        # The strict reader names a quoted value never closed, which comes
+        # back as a row cut short, or, on one thread, as the end of the file.
+        strict = _csv_reader(literal, columns, padded=False)
+        try:
+            strict_rows = con.execute(f"select count(*) from {strict}").fetchone()[0]
+        except duckdb.Error as exc:
+            # A wrong number of values stays the padded reader's finding: its
+            # rows are numbered as records (DuckDB counts a blank line).
+            if row is None or _CSV_COLUMN_COUNT.search(str(exc)) is None:
                 raise _csv_parse_error(display, exc, len(columns)) from None
-        more = f" ({rows - 1} more row(s) like it)" if rows > 1 else ""
+        else:
+            padded_rows = con.execute("select count(*) from incoming_text").fetchone()[0]
+            if row is None and strict_rows != padded_rows:
+                raise LandingError(
+                    display,
+                    f"reads as {strict_rows} rows or as {padded_rows} depending on the "
+                    "reader; check its quotes",
+                )
+    if row is not None:
+        more = f" ({rows - 1} more row(s) with a wrong number of values)" if rows > 1 else ""
         raise LandingError(
-            display,
-            _wrong_value_count(found, len(columns)) + more,
-            row=int(row),
-            value=text[:200],
+            display, _wrong_value_count(found, len(columns)) + more, row=int(row), value=text[:200]
         )
 
 
 def _wrong_value_count(found: int, expected: int) -> str:
     return f"has {found} values where the header has {expected} columns " + (
-        "(an unquoted comma inside a value?)" if found > expected else "(a value left out?)"
+        "(an unquoted comma inside a value?)"
+        if found > expected
+        else "(a value left out, or a line break inside a value not quoted?)"
     )
 
 

@@ -1233,6 +1233,17 @@ def test_csv_row_whose_extra_values_are_empty_is_rejected(
     assert query(settings, "select source_row, value from audit.rejected_files") == [
         (2 if line_break else 1, "X2,C1,page_view,2026-01-05T11:00:00Z,https://a.io/?a,b=2,,")
     ]
+    # The row's text quotes the values that need it; a blank line before the
+    # row does not shift its number (rows count records).
+    write(
+        landing / "marketing" / "activities_2026_01.csv",
+        header + first + '\nX2,C1,page_view,2026-01-05T11:00:00Z,"a,""b""\nc",,,\n',
+    )
+    with pytest.raises(LoadFailed, match=rf"row {2 if line_break else 1}: has 8 values"):
+        load_landing(settings)
+    assert query(
+        settings, "select value from audit.rejected_files order by rejected_at desc limit 1"
+    ) == [('X2,C1,page_view,2026-01-05T11:00:00Z,"a,""b""\nc",,,',)]
 
 
 @pytest.mark.parametrize("line_break", [False, True], ids=["one-line-rows", "quoted-line-break"])
@@ -1255,11 +1266,16 @@ def test_csv_empty_values_are_null_and_short_rows_are_named(
         ("X1", None, None, "two\nlines" if line_break else None),
         ("X2", None, "cmp", "ua"),
     ]
-    # A row with too few values, and a quoted value never closed, which the
-    # reader on one thread returns as a row cut short at the quote.
+    # A row with too few values, and quoted values never closed: DuckDB's
+    # padded reader returns a row cut short at the quote, or, on one thread (a
+    # file with a quoted line break), ends the file silently at a quote that
+    # opens a row.
+    later = "X4,C1,page_view,2026-01-05T13:00:00Z,,,\n"
     for line, message in [
         ("X3,C1,page_view,2026-01-05T12:00:00Z,,cmp\n", "has 6 values where the header has 7"),
-        ('X3,C1,"page', "has a quoted value that is never closed"),
+        ("\nX3,C1,page_view,2026-01-05T12:00:00Z\n", "has 4 values"),  # after a blank line
+        ('X3,C1,"page' + later, "has a quoted value that is never closed"),
+        ('"X3,C1,page_view,2026-01-05T12:00:00Z,,,\n' + later, "has a quoted value that is never"),
     ]:
         write(landing / "marketing" / "activities_2026_01.csv", text + line)
         with pytest.raises(LoadFailed, match=rf"row 3: {message}"):
