@@ -294,6 +294,15 @@ def _csv_header(path: Path) -> list[str]:
         raise LandingError(path, "no header row: the first line is blank", row=0)
     header = [name.strip() for name in header]
     for position, name in enumerate(header, start=1):
+        if "\n" in name or "\r" in name:
+            # A quote never closed in the header makes the rest of the file one
+            # name: DuckDB would read a header and no rows.
+            raise LandingError(
+                path,
+                f"column {position} of the header holds a line break "
+                f"({name.splitlines()[0][:40]!r}...): a quote never closed in the header?",
+                row=0,
+            )
         if not name:
             # DuckDB cannot bind a column without a name (it fails with a
             # binder error quoting its own SQL): name the place instead.
@@ -460,8 +469,8 @@ def _copy_csv(
 
     DuckDB's parallel reader cannot pad a file with a quoted line break; such a
     file is read on one thread, and then also by the strict reader: on one
-    thread, the padded reader ends the file silently at a quote never closed
-    that opens a row (DuckDB 2.0.1), where the parallel readers name it.
+    thread, the padded reader may end the file silently at a quote never
+    closed (DuckDB 2.0.1), where the parallel readers name it.
     """
     literal = sql_string(str(path))
     extra = _unused_name("_extra_value", columns)

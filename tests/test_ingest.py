@@ -1192,6 +1192,19 @@ def test_csv_header_with_an_unnamed_column_is_rejected_naming_its_place(
     ]
 
 
+def test_csv_header_with_a_quote_never_closed_is_rejected(settings: Settings, landing: Path):
+    # The quote makes the rest of the file the header's last name: DuckDB
+    # then reads a header and no rows, and the file loaded empty.
+    text = ACTIVITIES.replace(",channel", ',"channel', 1)
+    write(landing / "marketing" / "activities_2026_01.csv", text)
+    with pytest.raises(
+        LoadFailed,
+        match=r"activities_2026_01\.csv, row 0: column 5 of the header holds a line break "
+        r"\('channel'...\): a quote never closed in the header\?",
+    ):
+        load_landing(settings)
+
+
 def test_csv_row_with_a_wrong_number_of_values_names_its_row(settings: Settings, landing: Path):
     # Row 1's quoted value spans two lines: rows count records, not lines.
     text = (
