@@ -474,7 +474,9 @@ def _copy_csv(
     """
     literal = sql_string(str(path))
     extra = _unused_name("_extra_value", columns)
-    helpers = [_unused_name(name, [*columns, extra]) for name in ("_values", "_text")]
+    found_values, row_text = (
+        _quote(_unused_name(name, [*columns, extra])) for name in ("_values", "_text")
+    )
     read = [_quote(c) for c in [*columns, extra]]
     wrong = f"{read[-1]} is not null or {read[-2]} is null"
     count = " + ".join(f"cast({c} is not null as integer)" for c in read)
@@ -493,8 +495,8 @@ def _copy_csv(
             con.execute("drop table if exists incoming_text")
             con.execute(
                 "create temp table incoming_text as select row_number() over () as _source_row, "
-                f"{values}, case when {wrong} then {count} end as {_quote(helpers[0])}, "
-                f"case when {wrong} then {joined} end as {_quote(helpers[1])} from {attempt}"
+                f"{values}, case when {wrong} then {count} end as {found_values}, "
+                f"case when {wrong} then {joined} end as {row_text} from {attempt}"
             )
             break
         except duckdb.Error as exc:
@@ -502,10 +504,10 @@ def _copy_csv(
                 continue
             raise _csv_parse_error(display, exc, len(columns)) from None
     row, found, text, rows, short = con.execute(
-        f"select min(_source_row), arg_min({_quote(helpers[0])}, _source_row), "
-        f"arg_min({_quote(helpers[1])}, _source_row), count(*), "
-        f"count(*) filter (where {_quote(helpers[0])} < {len(columns)}) "
-        f"from incoming_text where {_quote(helpers[0])} is not null"
+        f"select min(_source_row), arg_min({found_values}, _source_row), "
+        f"arg_min({row_text}, _source_row), count(*), "
+        f"count(*) filter (where {found_values} < {len(columns)}) "
+        f"from incoming_text where {found_values} is not null"
     ).fetchone()
     if short or attempt == serial:
         # The strict reader names a quoted value never closed, which comes
@@ -1043,8 +1045,10 @@ def _stage_file(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, disp
                     f"select row_number() over () as _source_row, * from {reader}"
                 )
             except duckdb.Error as exc:
-                # a bad line beyond the part the column detection sampled
-                raise _json_lines_error(con, path, exc, "cannot be parsed") from None
+                if path.suffix.lower() == ".jsonl":
+                    # a bad line beyond the part the column detection sampled
+                    raise _json_lines_error(con, path, exc, "cannot be parsed") from None
+                raise LandingError(display, f"cannot be parsed: {_first_line(exc)}") from None
 
     # One pass finds the first bad value of every column typed from text, the
     # first missing id, and whether any id repeats. Columns cast directly from

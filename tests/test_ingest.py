@@ -910,8 +910,14 @@ def test_parquet_redelivery_upserts_by_updated_at(settings: Settings, landing: P
     }
 
 
-def test_parquet_column_that_cannot_be_decoded_rejects_the_file(settings: Settings, landing: Path):
-    """A Parquet file is read whole only by the merge: a broken column still rejects it."""
+@pytest.mark.parametrize("staged", [False, True], ids=["read-in-place", "staged-copy"])
+def test_parquet_column_that_cannot_be_decoded_rejects_the_file(
+    settings: Settings, landing: Path, staged: bool
+):
+    """A Parquet file is read whole only by the merge: a broken column still rejects it.
+
+    A file with a column named `file_row_number` is copied first (`staged`).
+    """
     path = landing / "marketing" / "activities_2026_02.parquet"
     pq.write_table(
         pa.table(
@@ -921,6 +927,7 @@ def test_parquet_column_that_cannot_be_decoded_rejects_the_file(settings: Settin
                 "activity_type": ["page_view", "blog_view"],
                 "occurred_at": ["2026-02-01", "2026-02-02"],
                 "url": ["https://a.io/" * 40, "https://b.io/" * 40],
+                **({"file_row_number": ["r1", "r2"]} if staged else {}),
             }
         ),
         path,
