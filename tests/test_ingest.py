@@ -1302,6 +1302,38 @@ def test_csv_empty_values_are_null_and_short_rows_are_named(
             load_landing(settings)
 
 
+def test_csv_read_on_one_thread_must_agree_with_the_strict_reader(
+    settings: Settings, landing: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # A file with a quoted line break is read on one thread, where DuckDB's
+    # padded reader may end the file silently at a quote never closed; the
+    # strict reader must then find as many rows. No file known today makes the
+    # two disagree without an error, so the strict reader is made to lose a
+    # row here: the file is rejected, not loaded short.
+    import orchestration.ingest as ingest
+
+    real_reader = ingest._csv_reader
+
+    def losing_a_row(literal, columns, *, padded, parallel=True):
+        reader = real_reader(literal, columns, padded=padded, parallel=parallel)
+        return reader if padded else f"(select * from {reader} limit 1)"
+
+    monkeypatch.setattr(ingest, "_csv_reader", losing_a_row)
+    text = (
+        "activity_id,contact_id,activity_type,occurred_at,url\n"
+        'X1,C1,page_view,2026-01-05T10:00:00Z,"two\nlines"\n'
+        "X2,C1,page_view,2026-01-05T11:00:00Z,https://a.io/x\n"
+    )
+    write(landing / "marketing" / "activities_2026_01.csv", text)
+    with pytest.raises(
+        LoadFailed,
+        match=r"activities_2026_01\.csv: reads as 1 rows or as 2 depending on the reader; "
+        r"check its quotes",
+    ):
+        load_landing(settings)
+    assert query(settings, "select count(*) from raw.marketing_activities") == [(0,)]
+
+
 def test_missing_entity_is_recorded_and_a_case_only_mismatch_is_named(
     settings: Settings, landing: Path
 ):
