@@ -337,14 +337,20 @@ def test_reordered_rulebook_columns_load_by_name_on_an_existing_warehouse(tmp_pa
     assert _published(tmp_path, sql) == before
 
 
-def test_a_fit_rule_country_outside_iso_3166_1_warns_and_the_run_publishes(
+def test_rulebook_warnings_name_their_rows_and_the_run_publishes(
     tmp_path: Path,
 ) -> None:
     """`UK` in a fit rule matches no contact whose country is GB: the run
     warns, naming the CSV row and the value (upper-cased, as compared), and
     still publishes (a rule may list a wrong spelling on purpose to catch
     dirty CRM data). Codes compare trimmed and case-insensitively, as scoring
-    compares them; in, not_in and equals are checked."""
+    compares them; in, not_in and equals are checked.
+
+    Categories and channels are the rulebook's own names (SPEC section 3
+    does not list them): a new category and a new channel score, the channel
+    compared trimmed and case-insensitively; an inactivity rule on a channel
+    no engagement rule of its model names (it can only count from
+    created_at) warns, naming its row."""
     project = _copy_project(tmp_path / "project")
     seeds = project / "seeds"
     in_row = _edit_seed(
@@ -365,9 +371,68 @@ def test_a_fit_rule_country_outside_iso_3166_1_warns_and_the_run_publishes(
         {"model_id": "analytics", "rule_id": "seniority_vp"},
         {"field": "country", "value": "EU"},  # not an assigned ISO 3166-1 code
     )
+    _edit_seed(
+        seeds,
+        "fit_rules",
+        {"model_id": "all_products", "rule_id": "seniority_vp"},
+        {"category": "intent"},
+    )
+    _edit_seed(
+        seeds,
+        "engagement_rules",
+        {"model_id": "all_products", "activity_type": "sales_meeting"},
+        {"channel": " Meetings "},
+    )
+    _edit_seed(
+        seeds,
+        "inactivity_rules",
+        {"model_id": "all_products", "rule_id": "no_web_visit_45d"},
+        {"channel": "meetings"},
+    )
+    header, rows = _read_csv(seeds / "inactivity_rules.csv")
+    _write_csv(
+        seeds / "inactivity_rules.csv",
+        header,
+        [*rows, ["analytics", "no_email_60d", "Emial", "60", "-5", "false"]],
+    )
+    misspelt_row = len(rows) + 1
     generate(tmp_path / "landing", contacts=100, seed=7, end_date=dt.date(2026, 3, 31))
     run = _leadscore(project, tmp_path, "run", "--date", SCORE_DATE)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    channel_warnings = [
+        line
+        for line in run.stderr.splitlines()
+        if "check rulebook/inactivity_rules:assert_inactivity_rule_channels_are_scored" in line
+    ]
+    assert channel_warnings == [
+        "leadscore: warning: check rulebook/inactivity_rules:"
+        "assert_inactivity_rule_channels_are_scored warns: 1 failing row(s); e.g. "
+        f"seeds/inactivity_rules.csv row {misspelt_row}, model_id='analytics', "
+        "rule_id='no_email_60d', channel='Emial'"
+    ], run.stderr[-3000:]
+    # The renamed channel: a sales meeting in the last 45 days keeps the
+    # rule from firing; every other contact of the model created 45 days or
+    # more before D is inactive on it.
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    try:
+        met, fired, old_enough = (
+            {row[0] for row in con.execute(sql).fetchall()}
+            for sql in (
+                "select contact_id from intermediate.int_scoring__activity_type_points "
+                "where model_id = 'all_products' and channel = 'meetings' "
+                f"and last_activity_date > date '{SCORE_DATE}' - 45",
+                "select contact_id from intermediate.int_scoring__inactivity_rule_points "
+                "where model_id = 'all_products' and rule_id = 'no_web_visit_45d'",
+                "select scores.contact_id from intermediate.int_scoring__contact_scores as scores "
+                "join intermediate.int_scoring__contact_profile as profile using (contact_id) "
+                "where scores.model_id = 'all_products' "
+                f"and cast(profile.created_at as date) <= date '{SCORE_DATE}' - 45",
+            )
+        )
+    finally:
+        con.close()
+    assert met and fired, (met, fired)
+    assert fired == old_enough - met
     warnings = [
         line
         for line in run.stderr.splitlines()

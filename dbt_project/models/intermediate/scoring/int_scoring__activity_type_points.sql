@@ -6,7 +6,8 @@
 -- points the cap bounds from below). A product-line model only sees
 -- activities with no product line or its own. Types without a rule in the
 -- model score nothing and have no row. last_activity_date (any age) feeds the
--- inactivity rules.
+-- inactivity rules, with the rule's channel compared as they compare it
+-- (trimmed, lower case): a channel is any name the rulebook gives.
 
 with
 
@@ -32,7 +33,7 @@ rules as (
         ) as rule_key,
         engagement_rules.model_id,
         engagement_rules.activity_type,
-        engagement_rules.channel,
+        lower(trim(engagement_rules.channel)) as channel,
         engagement_rules.points,
         engagement_rules.half_life_days,
         engagement_rules.cap,
