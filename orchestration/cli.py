@@ -161,7 +161,12 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
     from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 
     from orchestration.definitions import DAILY_JOB_NAME, defs
-    from orchestration.hooks import WEBHOOK_ENV, record_run_failure, root_cause
+    from orchestration.hooks import (
+        WEBHOOK_ENV,
+        is_blocking_check_failure,
+        record_run_failure,
+        root_cause,
+    )
     from orchestration.ingest import ENTITIES, ignored_files
     from orchestration.publish import BI_FILE_ASSET_PATH
 
@@ -196,11 +201,17 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
             f"landing file {name} was not loaded: it matches none of "
             f"{', '.join(entity.pattern for entity in ENTITIES.values())} (SPEC section 2)"
         )
+    # A step stopped by its blocking check: the check's own line says why.
+    stopped_by_checks: list[str] = []
+    checks_failed = False
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE:
-            outcome.failures.append(
-                f"step {event.step_key} failed: {root_cause(event.step_failure_data.error)}"
-            )
+            error = event.step_failure_data.error
+            failure = f"step {event.step_key} failed: {root_cause(error)}"
+            if is_blocking_check_failure(error):
+                stopped_by_checks.append(failure)
+            else:
+                outcome.failures.append(failure)
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
@@ -215,6 +226,7 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
                 description = evaluation.description or "details in its metadata"
                 if evaluation.severity == AssetCheckSeverity.ERROR:
                     outcome.failures.append(f"check {name} failed: {description}")
+                    checks_failed = True
                 else:
                     outcome.warnings.append(f"check {name} warns: {description}")
         elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
@@ -228,6 +240,8 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
                 outcome.warnings.extend(
                     f"publish: {warning}" for warning in (warnings.value if warnings else [])
                 )
+    if not checks_failed:
+        outcome.failures.extend(stopped_by_checks)
     if not result.success and not outcome.failures:
         outcome.failures.append("the run failed; see `dagster dev` run history")
     return outcome
@@ -342,31 +356,38 @@ def _no_landing_folder(settings: Settings) -> bool:
     return True
 
 
+def _run_refused(args: argparse.Namespace, settings: Settings) -> bool:
+    """True (with a message) when `run` or `backfill` cannot start as asked.
+
+    Asked before anything is written (Dagster's home, the warehouse's folder
+    and lock): a refused run leaves no trace, whatever directory it ran in.
+    """
+    if args.command == "run":
+        score_date = args.date = args.date or _utc_today()
+        if score_date > _utc_today():
+            print(f"leadscore: score date {score_date} is in the future", file=sys.stderr)
+            return True
+        if _before_first_score_date(score_date, "score date"):
+            return True
+    else:
+        if args.end < args.start:
+            print("leadscore: --end is before --start", file=sys.stderr)
+            return True
+        if args.end > _utc_today():
+            print(f"leadscore: --end {args.end} is in the future", file=sys.stderr)
+            return True
+        if _before_first_score_date(args.start, "--start"):
+            return True
+    return _no_landing_folder(settings)
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    score_date = args.date or _utc_today()
-    if score_date > _utc_today():
-        print(f"leadscore: score date {score_date} is in the future", file=sys.stderr)
-        return 2
-    if _before_first_score_date(score_date, "score date"):
-        return 2
-    if _no_landing_folder(settings):
-        return 2
-    outcome = run_score_date(settings, score_date, quiet=args.quiet)
+    outcome = run_score_date(settings, args.date, quiet=args.quiet)
     _report(settings, outcome)
     return 0 if outcome.success else 1
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    if args.end < args.start:
-        print("leadscore: --end is before --start", file=sys.stderr)
-        return 2
-    if args.end > _utc_today():
-        print(f"leadscore: --end {args.end} is in the future", file=sys.stderr)
-        return 2
-    if _before_first_score_date(args.start, "--start"):
-        return 2
-    if _no_landing_folder(settings):
-        return 2
     day = args.start
     total = (args.end - args.start).days + 1
     index = 0
@@ -495,6 +516,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        if args.command in ("run", "backfill") and _run_refused(args, settings):
+            return 2
         _prepare_environment(settings)
         if args.command not in ("run", "backfill"):
             return args.func(args, settings)

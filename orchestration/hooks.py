@@ -44,17 +44,37 @@ ALERT_MAX_STEPS = 5
 ALERT_MAX_ERROR_CHARS = 300
 
 
+#: What Dagster raises in a step whose blocking asset check failed; the
+#: check's own evaluation says why.
+BLOCKING_CHECK_ERROR = "DagsterAssetCheckFailedError"
+
+
+def _innermost(error: object) -> object:
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error
+
+
+def is_blocking_check_failure(error: object) -> bool:
+    """True if a step failed only because a blocking asset check of it failed."""
+    return getattr(_innermost(error), "cls_name", None) == BLOCKING_CHECK_ERROR
+
+
 def root_cause(error: object) -> str:
     """The innermost error message (Dagster wraps the user's exception)."""
     if error is None:
         return "unknown error"
-    while getattr(error, "cause", None) is not None:
-        error = error.cause
+    error = _innermost(error)
     if getattr(error, "cls_name", None) == "DagsterExecutionInterruptedError":
         # its message is only the class's name
         return "interrupted: the run was stopped (SIGTERM or Ctrl-C) before the step ended"
     message = getattr(error, "message", str(error)).strip()
-    return message.removeprefix("dagster._core.definitions.events.Failure: ")
+    for prefix in (
+        "dagster._core.definitions.events.Failure: ",
+        f"dagster._core.errors.{BLOCKING_CHECK_ERROR}: ",
+    ):
+        message = message.removeprefix(prefix)
+    return message
 
 
 def _already_recorded(path: Path, run_id: str) -> bool:

@@ -311,7 +311,27 @@ def test_a_missing_landing_folder_is_one_message_naming_the_setting(
         "point it at the folder your exports land in, or write the sample there with "
         "`leadscore demo-data`; nothing was done\n"
     )
-    assert not (tmp_path / "warehouse.duckdb").exists()
+    # nothing written: no Dagster home, no warehouse folder or lock
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["run", "--date", "2999-01-01"], "score date 2999-01-01 is in the future"),
+        (["run", "--date", "2001-01-01"], "score date 2001-01-01 is before the job's first"),
+        (["backfill", "--start", "2026-03-02", "--end", "2026-03-01"], "--end is before --start"),
+        (["backfill", "--start", "2001-01-01", "--end", "2026-03-01"], "--start 2001-01-01 is"),
+    ],
+)
+def test_a_refused_run_leaves_no_trace(tmp_path: Path, command: list[str], message: str):
+    (tmp_path / "landing").mkdir()
+    run = _leadscore(
+        tmp_path, *command, LEADSCORE_WAREHOUSE_PATH=str(tmp_path / "state" / "warehouse.duckdb")
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr.startswith(f"leadscore: {message}"), run.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["landing"]
 
 
 def test_a_landing_path_that_is_a_file_is_named_as_such(tmp_path: Path):

@@ -216,11 +216,14 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
         "activity_id,contact_id,activity_type,occurred_at\n"
         "BAD3,C0000001,page_view,2099-01-01T00:00:00Z\n"
     )
-    assert main(["run", "--date", SCORE_DATE]) == 1
+    assert main(["run", "--date", SCORE_DATE, "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "occurred_at_not_in_future FAILED: 1 failing row(s)" in err
     assert "BAD3 (marketing/activities_zz_bad.csv row 1, occurred_at='2099-01-01 00:00:00')" in err
     assert "all in audit.check_failures" in err
+    # named once: not again as the step the blocking check stopped
+    summary = [line for line in err.splitlines() if line.startswith("  - ")]
+    assert len(summary) == 1 and "occurred_at_not_in_future" in summary[0], err
     assert sha256(settings.publish_path) == good
 
     # Fixed file (the row re-delivered with its real time, then the file
