@@ -138,6 +138,7 @@ def test_switches_read_one_to_zero_in_any_spelling():
 def test_a_second_run_stops_at_once_while_another_holds_the_warehouse(
     tmp_path: Path, lock_held_elsewhere
 ):
+    (tmp_path / "landing").mkdir()  # the run could start: only the lock stops it
     lock = tmp_path / "warehouse.duckdb.lock"
     with lock_held_elsewhere(lock):
         started = time.monotonic()
@@ -175,6 +176,7 @@ def test_a_run_stops_at_once_while_a_killed_runs_dbt_still_writes(tmp_path: Path
     DuckDB's file lock."""
     from orchestration.warehouse_lock import dbt_pid_path, dbt_process_recorded, lock_holder
 
+    (tmp_path / "landing").mkdir()  # the run could start: only the lock stops it
     warehouse = tmp_path / "warehouse.duckdb"
     orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "dbt"])
     try:
@@ -241,6 +243,7 @@ def test_a_run_stops_at_once_while_another_process_has_the_warehouse_open(tmp_pa
     DuckDB's lock after its retries (about 40 s); the run stops at once instead."""
     import duckdb
 
+    (tmp_path / "landing").mkdir()  # the run could start: only the lock stops it
     warehouse = tmp_path / "warehouse.duckdb"
     duckdb.connect(str(warehouse)).close()
     reader = subprocess.Popen(
