@@ -241,29 +241,65 @@ class EntityLoad:
 # File checks that DuckDB cannot report precisely
 
 
+#: A CSV's first non-UTF-8 byte is placed in its row and column by parsing the
+#: file up to it, on the error path only, within this many bytes.
+_PLACE_BAD_BYTE_WITHIN = 256 << 20
+#: Stands for the bad byte in that parse: a private-use code point no export writes.
+_BAD_BYTE_MARK = "\U0010fffd"
+
+
+def _csv_place_of_byte(path: Path, offset: int) -> tuple[int, str | None] | None:
+    """(row, column) of the CSV record holding byte `offset` (row 0: the
+    header; rows count records, so a quoted line break does not shift them),
+    or None beyond _PLACE_BAD_BYTE_WITHIN. The bytes before it are UTF-8."""
+    if offset > _PLACE_BAD_BYTE_WITHIN:
+        return None
+    with path.open("rb") as handle:
+        before = handle.read(offset).decode("utf-8-sig")
+    try:
+        records = list(csv.reader(io.StringIO(before + _BAD_BYTE_MARK)))
+    except csv.Error:  # a field beyond the csv module's limit: the line still names it
+        return None
+    row = len(records) - 1
+    if row == 0:
+        return 0, None
+    fields = len(records[-1]) - 1
+    return row, (records[0][fields].strip() if fields < len(records[0]) else None)
+
+
 def _fingerprint_and_check_utf8(path: Path, check_utf8: bool) -> str:
-    """sha256 of the file; raise LandingError at the first non-UTF-8 byte.
+    """sha256 of the file; raise LandingError at the first non-UTF-8 byte,
+    naming its line (and for a CSV, its row and column).
 
     One streaming pass does both, so a 3 GB activities file is read once.
     """
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     line = 1
+    consumed = 0
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 22):
             digest.update(chunk)
             if check_utf8:
+                # the start of a character the previous chunk ended in
+                pending = decoder.getstate()[0]
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
+                    data = pending + chunk  # what the error's positions count in
                     bad_at = exc.start
-                    bad_line = line + chunk.count(b"\n", 0, bad_at)
+                    bad_line = line + data.count(b"\n", 0, bad_at)
+                    place = None
+                    if path.suffix.lower() == ".csv":
+                        place = _csv_place_of_byte(path, consumed - len(pending) + bad_at)
                     raise LandingError(
                         path,
-                        f"not valid UTF-8 (byte 0x{chunk[bad_at]:02x} on line {bad_line}); "
+                        f"not valid UTF-8 (byte 0x{data[bad_at]:02x} on line {bad_line}); "
                         "re-export the file as UTF-8",
+                        *(place or ()),
                     ) from None
                 line += chunk.count(b"\n")
+                consumed += len(chunk)
         if check_utf8:
             try:
                 decoder.decode(b"", final=True)

@@ -419,7 +419,7 @@ BAD_FILES = [
     pytest.param(
         "contacts.csv",
         "contact_id,email,created_at\nC8,jos\xe9@b.io,2026-01-01\n".encode("latin-1"),
-        r"crm/contacts.csv: not valid UTF-8 \(byte 0xe9 on line 2\)",
+        r"crm/contacts.csv, row 1, column 'email': not valid UTF-8 \(byte 0xe9 on line 2\)",
         id="not-utf8",
     ),
     pytest.param(
@@ -519,6 +519,62 @@ def test_bad_file_is_rejected_whole_with_file_row_column(
     assert bad.exists()
     rejected = query(settings, "select source_file, message from audit.rejected_files")
     assert rejected[-1][0] == f"crm/{name}"
+
+
+def test_a_byte_that_is_not_utf8_is_placed_in_its_csv_row_and_column(
+    settings: Settings, landing: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # Rows count records (a quoted line break does not shift them); a byte
+    # that starts a field or a line is still placed; one in the header has no
+    # column; a character split across the reader's chunks is not blamed.
+    import orchestration.ingest as ingest
+
+    path = landing / "marketing" / "activities_2026_01.csv"
+    header = "activity_id,contact_id,activity_type,occurred_at,url\n"
+    first = 'X1,C1,page_view,2026-01-05T10:00:00Z,"two\nlines"\n'
+    for text, row, column, line in [
+        (header + first + "X2,C1,page_view,2026-01-05T11:00:00Z,https://a.io/\xe9\n", 2, "url", 4),
+        (header + first + "X2,\xe9C1,page_view,2026-01-05T11:00:00Z,\n", 2, "contact_id", 4),
+        (header + first + "\xe9X2,C1,page_view,2026-01-05T11:00:00Z,\n", 2, "activity_id", 4),
+        ("activity_id,contact_id,activity_type,occurred_\xe9t,url\n" + first, 0, None, 1),
+    ]:
+        write(path, text.encode("latin-1"))
+        where = f"row {row}" + (f", column '{column}'" if column else "")
+        with pytest.raises(
+            LoadFailed,
+            match=rf"activities_2026_01\.csv, {where}: not valid UTF-8 "
+            rf"\(byte 0xe9 on line {line}\)",
+        ):
+            load_landing(settings)
+        assert query(
+            settings,
+            "select source_row, column_name from audit.rejected_files "
+            "order by rejected_at desc limit 1",
+        ) == [(row, column)]
+    # A valid two-byte character split by the chunk boundary, then a bad byte.
+    filler = "X1,C1,page_view,2026-01-05T10:00:00Z,https://a.io/" + "a" * 4000 + "\n"
+    text = header + filler * 1200
+    chunk = 1 << 22
+    cut = text.encode("utf-8")[: chunk - 1]
+    data = cut + "é".encode() + b"\n" + b"X2,\xe9,page_view,2026-01-05T11:00:00Z,\n"
+    path.write_bytes(data)
+    rows = cut.count(b"\n")
+    with pytest.raises(
+        LoadFailed, match=rf"row {rows + 1}, column 'contact_id': not valid UTF-8 \(byte 0xe9 on"
+    ):
+        load_landing(settings)
+    # Deeper into a file than the CSV parse goes, or after a value longer than
+    # Python's csv module reads, the line alone names it.
+    monkeypatch.setattr(ingest, "_PLACE_BAD_BYTE_WITHIN", 1 << 20)
+    with pytest.raises(LoadFailed, match=r"activities_2026_01\.csv: not valid UTF-8 \(byte 0xe9"):
+        load_landing(settings)
+    monkeypatch.undo()
+    long_value = header + 'X1,C1,page_view,2026-01-05T10:00:00Z,"' + "a" * 200_000 + '"\n'
+    write(path, (long_value + "X2,\xe9,page_view,2026-01-05T11:00:00Z,\n").encode("latin-1"))
+    with pytest.raises(
+        LoadFailed, match=r"activities_2026_01\.csv: not valid UTF-8 \(byte 0xe9 on line 3\)"
+    ):
+        load_landing(settings)
 
 
 def test_first_load_of_bad_file_loads_nothing(settings: Settings, landing: Path):
