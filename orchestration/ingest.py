@@ -242,8 +242,9 @@ class EntityLoad:
 
 
 #: A CSV's first non-UTF-8 byte is placed in its row and column by parsing the
-#: file up to it, on the error path only, within this many bytes.
-_PLACE_BAD_BYTE_WITHIN = 256 << 20
+#: file up to it, on the error path only, within this many bytes (held in
+#: memory for the parse, so kept small beside DuckDB's budget).
+_PLACE_BAD_BYTE_WITHIN = 64 << 20
 #: Stands for the bad byte in that parse: a private-use code point no export writes.
 _BAD_BYTE_MARK = "\U0010fffd"
 
@@ -256,15 +257,19 @@ def _csv_place_of_byte(path: Path, offset: int) -> tuple[int, str | None] | None
         return None
     with path.open("rb") as handle:
         before = handle.read(offset).decode("utf-8-sig")
+    reader = csv.reader(io.StringIO(before + _BAD_BYTE_MARK))
+    del before
     try:
-        records = list(csv.reader(io.StringIO(before + _BAD_BYTE_MARK)))
+        header = last = next(reader)
+        row = 0
+        for last in reader:  # noqa: B007 (the last record is the one wanted)
+            row += 1
     except csv.Error:  # a field beyond the csv module's limit: the line still names it
         return None
-    row = len(records) - 1
     if row == 0:
         return 0, None
-    fields = len(records[-1]) - 1
-    return row, (records[0][fields].strip() if fields < len(records[0]) else None)
+    fields = len(last) - 1
+    return row, (header[fields].strip() if fields < len(header) else None)
 
 
 def _fingerprint_and_check_utf8(path: Path, check_utf8: bool) -> str:
