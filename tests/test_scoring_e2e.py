@@ -748,6 +748,49 @@ def test_a_full_refresh_of_an_older_date_is_not_a_backfill(
     assert _components_mismatching_scores(settings) == []
 
 
+def test_a_backfill_after_a_run_that_stopped_past_the_components_names_the_date_to_rescore(
+    settings: Settings, scored_warehouse: Callable[..., None], run_dbt: Callable
+) -> None:
+    """A run at D + 1 that wrote the components and stopped before history
+    (a failed test, a killed process) leaves them a date ahead of lead_scores.
+    A backfill keeps the components as they are: it stops before history with
+    the date to score again, instead of failing the sum test on every score."""
+    scored_warehouse(D, "build")
+    # D + 1 stops right after the components mart: nothing after it is built.
+    run_dbt("run", "--select", "lead_score_components", "--vars", f"{{score_date: {D1}}}")
+    history_hash = _table_hash(settings, "marts.lead_score_history")
+    earlier = "2026-03-30"
+
+    result = run_dbt("build", *SCORING, "--vars", f"{{score_date: {earlier}}}", check=False)
+
+    assert result.returncode != 0
+    output = " ".join(result.stdout.split())
+    assert (
+        f"lead_score_components holds the components of {D1}, but the latest date in "
+        f"lead_score_history, which lead_scores shows, is {D}: a run stopped between writing "
+        f"the two. A backfill of {earlier} keeps the components as they are, so it would "
+        f"publish scores and components of different dates. Score {D} again first "
+        f"(leadscore run --date {D}), then backfill. lead_score_history was not changed."
+    ) in output
+    assert _table_hash(settings, "marts.lead_score_history") == history_hash
+
+    # Scoring the latest date again makes the components its own; the
+    # backfill then runs, and components and scores agree (the build runs
+    # assert_components_sum_to_score).
+    scored_warehouse(D)
+    scored_warehouse(earlier, "build")
+    dates = _query(
+        settings,
+        "select distinct cast(score_date as varchar) as d from marts.lead_score_components",
+    )
+    assert dates == [{"d": D}]
+    assert _components_mismatching_scores(settings) == []
+    history_dates = _query(
+        settings, "select distinct cast(score_date as varchar) as d from marts.lead_score_history"
+    )
+    assert {r["d"] for r in history_dates} == {earlier, D}
+
+
 def test_a_backfill_computes_the_components_once(
     settings: Settings, scored_warehouse: Callable[..., None], run_dbt: Callable
 ) -> None:

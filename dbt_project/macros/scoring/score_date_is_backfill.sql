@@ -14,26 +14,36 @@
     {%- if not execute -%}
         {{ return(false) }}
     {%- endif -%}
+    {%- set latest = latest_history_score_date() -%}
+    {{ return(latest is not none and score_date_text() < latest) }}
+{%- endmacro %}
+
+{#- The latest score date lead_score_history holds before this run writes it,
+    as text (YYYY-MM-DD); none at parse time, in a first build, and in a
+    `--full-refresh` that rebuilds history. -#}
+{% macro latest_history_score_date() -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
     {%- set nodes = graph.nodes.values()
         | selectattr('resource_type', 'equalto', 'model')
         | selectattr('name', 'equalto', 'lead_score_history')
         | list -%}
     {%- if nodes | length != 1 -%}
-        {{ exceptions.raise_compiler_error("score_date_is_backfill: no single model lead_score_history in the graph") }}
+        {{ exceptions.raise_compiler_error("latest_history_score_date: no single model lead_score_history in the graph") }}
     {%- endif -%}
     {#- A full refresh that rebuilds history leaves it holding this date only. -#}
     {%- if flags.FULL_REFRESH and nodes[0].unique_id in selected_resources
         and nodes[0].config.full_refresh is not false -%}
-        {{ return(false) }}
+        {{ return(none) }}
     {%- endif -%}
     {%- set history = adapter.get_relation(
         database=nodes[0].database, schema=nodes[0].schema, identifier=nodes[0].alias
     ) -%}
     {%- if history is none -%}
-        {{ return(false) }}
+        {{ return(none) }}
     {%- endif -%}
-    {%- set latest = run_query(
+    {{ return(run_query(
         "select cast(max(score_date) as " ~ dbt.type_string() ~ ") from " ~ history
-    ).columns[0].values()[0] -%}
-    {{ return(latest is not none and score_date_text() < latest) }}
+    ).columns[0].values()[0]) }}
 {%- endmacro %}

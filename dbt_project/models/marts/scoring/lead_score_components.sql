@@ -31,8 +31,14 @@
 {%- set backfill = score_date_is_backfill() -%}
 {%- set previous = none -%}
 {#- `this` is none inside dbt unit tests: they see only their given rows. -#}
-{%- if backfill and not flags.FULL_REFRESH and this is not none and target.type != 'spark' -%}
-    {%- set previous = load_relation(this) -%}
+{%- if backfill and not flags.FULL_REFRESH and this is not none -%}
+    {%- set existing = load_relation(this) -%}
+    {%- if existing is not none -%}
+        {{ assert_components_are_latest(existing) }}
+    {%- endif -%}
+    {%- if target.type != 'spark' -%}
+        {%- set previous = existing -%}
+    {%- endif -%}
 {%- endif %}
 
 with
