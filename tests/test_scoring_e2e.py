@@ -761,7 +761,7 @@ def test_a_backfill_after_a_run_that_stopped_past_the_components_names_the_date_
     history_hash = _table_hash(settings, "marts.lead_score_history")
     earlier = "2026-03-30"
 
-    result = run_dbt("build", *SCORING, "--vars", f"{{score_date: {earlier}}}", check=False)
+    result = run_dbt("run", *SCORING, "--vars", f"{{score_date: {earlier}}}", check=False)
 
     assert result.returncode != 0
     output = " ".join(result.stdout.split())
@@ -775,10 +775,9 @@ def test_a_backfill_after_a_run_that_stopped_past_the_components_names_the_date_
     assert _table_hash(settings, "marts.lead_score_history") == history_hash
 
     # Scoring the latest date again makes the components its own; the
-    # backfill then runs, and components and scores agree (the build runs
-    # assert_components_sum_to_score).
+    # backfill then runs, and components and scores agree.
     scored_warehouse(D)
-    scored_warehouse(earlier, "build")
+    scored_warehouse(earlier)
     dates = _query(
         settings,
         "select distinct cast(score_date as varchar) as d from marts.lead_score_components",
