@@ -76,7 +76,8 @@ class PublishResult:
     score_date: str | None
     #: per table: "all" (copied whole) or the score dates replaced
     refreshed: dict[str, str | list[str]] = field(default_factory=dict)
-    #: leftovers of publishes killed half-way that could not be removed
+    #: score dates whose last build did not complete, and leftovers of
+    #: publishes killed half-way that could not be removed
     warnings: list[str] = field(default_factory=list)
 
 
@@ -158,6 +159,45 @@ def _last_build(con: duckdb.DuckDBPyConnection) -> _Build:
                 "models it rebuilt before failing; `leadscore run` rebuilds and tests them",
             )
     return _Build(row[0], bool(row[1]), through)
+
+
+#: At most this many unfinished dates are named one by one in the warnings.
+UNFINISHED_NAMED = 5
+
+
+def _unfinished_builds(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Warnings for the score dates whose last orchestrated build did not
+    complete (a failed model or test, a killed run): the build records itself
+    incomplete before dbt starts and complete after it. Until such a date is
+    scored again, its derived rows may be missing or half-updated: a run that
+    wrote its history but not its hand-offs loses them for good, since the
+    next day compares with that history."""
+    if not _table_exists(con, "warehouse", "audit", "dbt_builds"):
+        return []
+    rows = con.execute(
+        """
+        select cast(score_date as varchar), run_id, strftime(recorded_at, '%Y-%m-%d %H:%M')
+        from warehouse.audit.dbt_builds
+        where score_date is not null
+        qualify row_number() over (partition by score_date order by recorded_at desc) = 1
+            and not is_complete
+        order by score_date
+        """
+    ).fetchall()
+    warnings = [
+        f"the last build of {date} (run {(run_id or '?')[:8]}, {started} UTC) did not complete, "
+        f"and none has since: {date}'s rows of lead_score_history, mql_handoffs and "
+        f"account_scores may be missing or out of date; score it again: "
+        f"leadscore run --date {date}"
+        for date, run_id, started in rows[:UNFINISHED_NAMED]
+    ]
+    if len(rows) > UNFINISHED_NAMED:
+        rest = [date for date, _, _ in rows[UNFINISHED_NAMED:]]
+        warnings.append(
+            f"{len(rest)} more date(s) from {rest[0]} to {rest[-1]} whose last build did not "
+            "complete (the latest row of each date in audit.dbt_builds): score each again"
+        )
+    return warnings
 
 
 def _fsync_dir(path: Path) -> None:
@@ -352,6 +392,7 @@ def publish(
             build = _last_build(con)
             if not build.complete:
                 raise PublishRefused(f"{build.problem}; the published file was left untouched")
+            unfinished = _unfinished_builds(con)
             tables = [
                 row[0]
                 for row in con.execute(
@@ -421,7 +462,7 @@ def publish(
         # The atomic step: readers holding the old file keep reading the old inode.
         os.replace(staging_db, target)
         _fsync_dir(target.parent)
-        warnings = _swap_directory(staging_export, settings.export_dir)
+        warnings = unfinished + _swap_directory(staging_export, settings.export_dir)
         warnings += _sweep(target, with_old=False)
     finally:
         for leftover in (staging_db, Path(str(staging_db) + ".wal")):

@@ -421,8 +421,27 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
     with pytest.raises(PublishRefused, match=r"after the last orchestrated build, had \d+ failed"):
         publish(settings)
     assert hashlib.sha256(settings.publish_path.read_bytes()).hexdigest() == before
+
+    # An orchestrated build that stops once it has recorded itself (a failed
+    # model, a killed process): every later publish names the date until it
+    # is scored again.
+    import orchestration.transform as transform_module
+
+    def stopped(*_args: object) -> None:
+        raise RuntimeError("the build stopped here")
+
+    check_seed_files = transform_module.check_seed_files
+    monkeypatch.setattr(transform_module, "check_seed_files", stopped)
+    assert main(["run", "--quiet", "--date", day_before]) == 1
+    monkeypatch.setattr(transform_module, "check_seed_files", check_seed_files)
+    capsys.readouterr()
     assert main(["run", "--quiet", "--date", SCORE_DATE]) == 0
     assert hashlib.sha256(settings.publish_path.read_bytes()).hexdigest() != before
+    err = capsys.readouterr().err
+    assert f"leadscore: warning: publish: the last build of {day_before} (run " in err
+    assert (
+        f"may be missing or out of date; score it again: leadscore run --date {day_before}\n" in err
+    )
 
 
 def test_a_landing_set_without_rows_publishes_empty_scores(settings: Settings, tmp_path: Path):

@@ -85,6 +85,51 @@ def test_incomplete_build_is_never_published(settings: Settings):
     assert sha256(settings.publish_path) == before
 
 
+def test_a_publish_names_earlier_dates_whose_last_build_did_not_complete(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """A date whose last build failed or was killed (its record stays
+    incomplete) and was not scored again since is named in the warnings of
+    every later publish, with the command that fixes it."""
+    build_marts(settings, version=1)
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute(
+            """
+            insert into audit.dbt_builds values
+                ('0123456789abcdef', date '2026-01-29', false, timestamp '2026-01-29 06:01:00'),
+                ('run-b', date '2026-01-30', false, timestamp '2026-01-30 06:00:00'),
+                ('run-c', date '2026-01-30', true, timestamp '2026-01-30 07:00:00'),
+                ('run-d', date '2026-01-27', false, timestamp '2026-01-27 06:00:00'),
+                ('run-e', date '2026-01-28', true, timestamp '2026-01-28 06:00:00'),
+                ('run-f', date '2026-01-28', false, timestamp '2026-01-28 09:30:00')
+            """
+        )
+    finally:
+        con.close()
+
+    def unfinished(date: str, run: str, started: str) -> str:
+        return (
+            f"the last build of {date} (run {run}, {started} UTC) did not complete, and none "
+            f"has since: {date}'s rows of lead_score_history, mql_handoffs and account_scores "
+            f"may be missing or out of date; score it again: leadscore run --date {date}"
+        )
+
+    # 2026-01-30 was scored again after its failure; 2026-01-31 is the build published
+    assert publish(settings).warnings == [
+        unfinished("2026-01-27", "run-d", "2026-01-27 06:00"),
+        unfinished("2026-01-28", "run-f", "2026-01-28 09:30"),
+        unfinished("2026-01-29", "01234567", "2026-01-29 06:01"),
+    ]
+
+    monkeypatch.setattr("orchestration.publish.UNFINISHED_NAMED", 1)
+    assert publish(settings).warnings == [
+        unfinished("2026-01-27", "run-d", "2026-01-27 06:00"),
+        "2 more date(s) from 2026-01-28 to 2026-01-29 whose last build did not complete "
+        "(the latest row of each date in audit.dbt_builds): score each again",
+    ]
+
+
 HOLDER = textwrap.dedent(
     """
     import sys, duckdb

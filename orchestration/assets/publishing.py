@@ -47,8 +47,9 @@ def published_bi_file(
             "row_counts": MetadataValue.json(result.row_counts),
             # "all", or the score dates replaced in a history table
             "refreshed": MetadataValue.json(result.refreshed),
-            # what went wrong around a publish that stands (an old copy not
-            # removed): the CLI's summary repeats them
+            # what went wrong around a publish that stands (an earlier date's
+            # unfinished build, an old copy not removed): the CLI's summary
+            # repeats them
             "warnings": MetadataValue.json(list(result.warnings)),
         }
     )
