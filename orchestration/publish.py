@@ -179,7 +179,9 @@ def _unfinished_builds(con: duckdb.DuckDBPyConnection) -> list[str]:
         select cast(score_date as varchar), run_id, strftime(recorded_at, '%Y-%m-%d %H:%M')
         from warehouse.audit.dbt_builds
         where score_date is not null
-        qualify row_number() over (partition by score_date order by recorded_at desc) = 1
+        qualify row_number() over (
+            partition by score_date order by recorded_at desc, is_complete desc
+        ) = 1
             and not is_complete
         order by score_date
         """

@@ -317,9 +317,10 @@ def leadscore_dbt_assets(
     )
     if removed:
         context.log.info(f"removed {len(removed)} old dbt run folder(s) from dbt_project/target")
-    mark_build(leadscore, score_date, ready=False, run_id=context.run.run_id)
-    # a rulebook CSV dbt would load wrongly, or name only in its log
+    # a rulebook CSV dbt would load wrongly, or name only in its log (nothing
+    # has changed yet: the last build's record stands)
     check_seed_files(SEEDS_DIR)
+    mark_build(leadscore, score_date, ready=False, run_id=context.run.run_id)
     # The date goes through the environment, not `--vars`: vars are part of
     # dbt's parse state, so a new date each day would force a full re-parse.
     with _environment(LEADSCORE_SCORE_DATE=score_date):
@@ -340,6 +341,8 @@ def leadscore_dbt_assets(
     error = invocation.get_error()
     if error is not None:
         raise _only_failed_checks(invocation, failed_checks) or error
-    # Only a build of the whole project leaves the marts publishable.
-    full = set(context.selected_asset_keys) >= set(context.assets_def.keys)
+    # Only a build of the whole project leaves the marts publishable. (The
+    # step's `assets_def` holds only the selected keys: `is_subset` says
+    # whether some of the definition's were left out.)
+    full = not context.is_subset
     mark_build(leadscore, score_date, ready=full, run_id=context.run.run_id)

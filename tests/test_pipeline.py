@@ -422,18 +422,23 @@ def test_daily_run_publishes_the_bi_contract_and_blocks_bad_batches(
         publish(settings)
     assert hashlib.sha256(settings.publish_path.read_bytes()).hexdigest() == before
 
-    # An orchestrated build that stops once it has recorded itself (a failed
-    # model, a killed process): every later publish names the date until it
-    # is scored again.
-    import orchestration.transform as transform_module
+    # A build of part of the project (one dbt asset materialised from the UI)
+    # is not publishable, and the date it built is named at every later
+    # publish until it is scored again: its other marts were not rebuilt.
+    from dagster import AssetKey, DagsterInstance
 
-    def stopped(*_args: object) -> None:
-        raise RuntimeError("the build stopped here")
+    from orchestration.definitions import DAILY_JOB_NAME, defs
 
-    check_seed_files = transform_module.check_seed_files
-    monkeypatch.setattr(transform_module, "check_seed_files", stopped)
-    assert main(["run", "--quiet", "--date", day_before]) == 1
-    monkeypatch.setattr(transform_module, "check_seed_files", check_seed_files)
+    with DagsterInstance.get() as instance:
+        partial = defs.resolve_job_def(DAILY_JOB_NAME).execute_in_process(
+            partition_key=day_before,
+            instance=instance,
+            asset_selection=[AssetKey(["marts", "lead_score_history"])],
+            raise_on_error=False,
+        )
+    assert partial.success
+    with pytest.raises(PublishRefused, match="only part of the project was built"):
+        publish(settings)
     capsys.readouterr()
     assert main(["run", "--quiet", "--date", SCORE_DATE]) == 0
     assert hashlib.sha256(settings.publish_path.read_bytes()).hexdigest() != before
