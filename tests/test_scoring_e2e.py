@@ -751,28 +751,58 @@ def test_a_full_refresh_of_an_older_date_is_not_a_backfill(
 def test_a_backfill_after_a_run_that_stopped_past_the_components_names_the_date_to_rescore(
     settings: Settings, scored_warehouse: Callable[..., None], run_dbt: Callable
 ) -> None:
-    """A run at D + 1 that wrote the components and stopped before history
-    (a failed test, a killed process) leaves them a date ahead of lead_scores.
-    A backfill keeps the components as they are: it stops before history with
-    the date to score again, instead of failing the sum test on every score."""
+    """A run that wrote the components and stopped before history (a failed
+    test, a killed process) leaves components that are not the breakdown of
+    lead_scores: of the same date under a changed rulebook, or of a later
+    date. A backfill keeps the components as they are: it stops before
+    history, naming a pair that differs and the date to score again, instead
+    of failing the sum test on every score after writing its history."""
     scored_warehouse(D, "build")
-    # D + 1 stops right after the components mart: nothing after it is built.
-    run_dbt("run", "--select", "lead_score_components", "--vars", f"{{score_date: {D1}}}")
     history_hash = _table_hash(settings, "marts.lead_score_history")
     earlier = "2026-03-30"
 
-    result = run_dbt("run", *SCORING, "--vars", f"{{score_date: {earlier}}}", check=False)
+    def backfill_error() -> str:
+        result = run_dbt("run", *SCORING, "--vars", f"{{score_date: {earlier}}}", check=False)
+        assert result.returncode != 0
+        assert _table_hash(settings, "marts.lead_score_history") == history_hash
+        return " ".join(result.stdout.split())
 
-    assert result.returncode != 0
-    output = " ".join(result.stdout.split())
+    advice = (
+        f"A run stopped after writing the components, or only part of the project was built. "
+        f"A backfill of {earlier} keeps the components as they are, so it would publish scores "
+        f"and components that disagree. Score {D} again first (leadscore run --date {D}"
+    )
+    # A rescore of D under a changed rule stopped after the components: same
+    # date, other points (one component of C1 is 5 points higher).
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute(
+            "update marts.lead_score_components set points = points + 5 "
+            "where contact_id = 'C1' and model_id = 'all_products' and component_id = ("
+            "  select min(component_id) from marts.lead_score_components "
+            "  where contact_id = 'C1' and model_id = 'all_products')"
+        )
+        (score,) = con.execute(
+            "select score from marts.lead_scores "
+            "where contact_id = 'C1' and model_id = 'all_products'"
+        ).fetchone()
+    finally:
+        con.close()
     assert (
-        f"lead_score_components holds the components of {D1}, but the latest date in "
-        f"lead_score_history, which lead_scores shows, is {D}: a run stopped between writing "
-        f"the two. A backfill of {earlier} keeps the components as they are, so it would "
-        f"publish scores and components of different dates. Score {D} again first "
-        f"(leadscore run --date {D}), then backfill. lead_score_history was not changed."
-    ) in output
-    assert _table_hash(settings, "marts.lead_score_history") == history_hash
+        f"lead_score_components does not match {D}, the latest date in lead_score_history, "
+        f"which lead_scores shows: 1 contact x model pair(s) differ, e.g. contact C1, model "
+        f"all_products: score {score}, components {score + 5}. {advice}), then backfill. "
+        "lead_score_history was not changed."
+    ) in backfill_error()
+
+    # D + 1 stopped right after the components mart: they are a date ahead.
+    run_dbt("run", "--select", "lead_score_components", "--vars", f"{{score_date: {D1}}}")
+    error = backfill_error()
+    assert f"lead_score_components does not match {D}, the latest date in" in error
+    assert (
+        f"; the components are of {D1}. {advice} or {D1}, the date of the run that stopped), "
+        "then backfill. lead_score_history was not changed."
+    ) in error
 
     # Scoring the latest date again makes the components its own; the
     # backfill then runs, and components and scores agree.

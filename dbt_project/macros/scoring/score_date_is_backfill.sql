@@ -22,6 +22,19 @@
     as text (YYYY-MM-DD); none at parse time, in a first build, and in a
     `--full-refresh` that rebuilds history. -#}
 {% macro latest_history_score_date() -%}
+    {%- set history = previous_lead_score_history() -%}
+    {%- if history is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(run_query(
+        "select cast(max(score_date) as " ~ dbt.type_string() ~ ") from " ~ history
+    ).columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#- The lead_score_history relation as the previous runs left it; none at
+    parse time, when it does not exist yet, and in a `--full-refresh` that
+    rebuilds it. -#}
+{% macro previous_lead_score_history() -%}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
@@ -30,20 +43,14 @@
         | selectattr('name', 'equalto', 'lead_score_history')
         | list -%}
     {%- if nodes | length != 1 -%}
-        {{ exceptions.raise_compiler_error("latest_history_score_date: no single model lead_score_history in the graph") }}
+        {{ exceptions.raise_compiler_error("previous_lead_score_history: no single model lead_score_history in the graph") }}
     {%- endif -%}
     {#- A full refresh that rebuilds history leaves it holding this date only. -#}
     {%- if flags.FULL_REFRESH and nodes[0].unique_id in selected_resources
         and nodes[0].config.full_refresh is not false -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set history = adapter.get_relation(
+    {{ return(adapter.get_relation(
         database=nodes[0].database, schema=nodes[0].schema, identifier=nodes[0].alias
-    ) -%}
-    {%- if history is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return(run_query(
-        "select cast(max(score_date) as " ~ dbt.type_string() ~ ") from " ~ history
-    ).columns[0].values()[0]) }}
+    )) }}
 {%- endmacro %}
