@@ -167,8 +167,9 @@ UNFINISHED_NAMED = 5
 
 def _unfinished_builds(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Warnings for the score dates whose last orchestrated build did not
-    complete (a failed model or test, a killed run): the build records itself
-    incomplete before dbt starts and complete after it. Until such a date is
+    complete (a failed model or test, a killed run, a build of some dbt assets
+    only): the build records itself incomplete before dbt starts and complete
+    after a build of the whole project. Until such a date is
     scored again, its derived rows may be missing or half-updated: a run that
     wrote its history but not its hand-offs loses them for good, since the
     next day compares with that history."""
