@@ -762,7 +762,16 @@ def test_a_backfill_after_a_run_that_stopped_past_the_components_names_the_date_
     earlier = "2026-03-30"
 
     def backfill_error() -> str:
-        result = run_dbt("run", *SCORING, "--vars", f"{{score_date: {earlier}}}", check=False)
+        # the components and what is built from them (the models upstream are
+        # rebuilt as usual in a real backfill; they take the time, not the check)
+        result = run_dbt(
+            "run",
+            "--select",
+            "lead_score_components+",
+            "--vars",
+            f"{{score_date: {earlier}}}",
+            check=False,
+        )
         assert result.returncode != 0
         assert _table_hash(settings, "marts.lead_score_history") == history_hash
         return " ".join(result.stdout.split())
