@@ -18,26 +18,14 @@
     {%- set text = dbt.type_string() -%}
     {#- The example is a pair whose sums differ, if there is one. -#}
     {%- set mismatch = run_query(
-        "with scores as (select contact_id, model_id, score from " ~ history
-        ~ " where score_date = cast('" ~ latest ~ "' as date)),"
-        ~ " component_totals as (select contact_id, model_id, sum(points) as total_points,"
-        ~ " min(score_date) as first_score_date, max(score_date) as last_score_date"
-        ~ " from " ~ relation ~ " group by contact_id, model_id),"
-        ~ " mismatches as (select coalesce(scores.contact_id, component_totals.contact_id) as contact_id,"
-        ~ " coalesce(scores.model_id, component_totals.model_id) as model_id,"
-        ~ " cast(scores.score as " ~ text ~ ") as score,"
-        ~ " cast(coalesce(component_totals.total_points, 0) as " ~ text ~ ") as total_points,"
-        ~ " case when scores.score = coalesce(component_totals.total_points, 0) then 1 else 0 end"
-        ~ " as sums_agree"
-        ~ " from scores full outer join component_totals"
-        ~ " on scores.contact_id = component_totals.contact_id"
-        ~ " and scores.model_id = component_totals.model_id"
-        ~ " where scores.contact_id is null"
-        ~ " or coalesce(component_totals.total_points, 0) != scores.score"
-        ~ " or component_totals.first_score_date != cast('" ~ latest ~ "' as date)"
-        ~ " or component_totals.last_score_date != cast('" ~ latest ~ "' as date))"
-        ~ " select count(*) over () as mismatched, contact_id, model_id, score, total_points"
-        ~ " from mismatches order by sums_agree, contact_id, model_id limit 1"
+        "select count(*) over () as mismatched, contact_id, model_id,"
+        ~ " cast(score as " ~ text ~ ") as score_text,"
+        ~ " cast(coalesce(total_points, 0) as " ~ text ~ ") as points_text"
+        ~ " from (" ~ components_not_summing_to_scores(
+            history, relation, "score_date = cast('" ~ latest ~ "' as date)"
+        ) ~ ") as mismatches"
+        ~ " order by case when score = coalesce(total_points, 0) then 1 else 0 end,"
+        ~ " contact_id, model_id limit 1"
     ).rows -%}
     {%- if mismatch | length == 0 -%}
         {{ return('') }}
