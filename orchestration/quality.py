@@ -26,6 +26,7 @@ import json
 import math
 import multiprocessing
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -108,6 +109,23 @@ FULL_SCAN_EVERY_DAYS = 7
 MAX_FULL_SCAN_EVERY_DAYS = 36500
 #: the largest threshold that is not a ratio (the future skew: a year of minutes)
 MAX_THRESHOLD = 525600
+#: The quarantine-rate check is a dbt test (it needs the contact flags, built
+#: after the gate); dbt reads these when it runs, and falls back to its own
+#: defaults (dbt_project/macros/quality/quarantine_rate_settings.sql, which
+#: matches the same patterns). Checked here so that a bad value stops a run
+#: before any work, like the batch checks' thresholds.
+QUARANTINE_SETTINGS = {
+    "LEADSCORE_MAX_QUARANTINE_RATE": (
+        re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+"),
+        1.0,
+        "a number from 0 to 1 (the largest share of quarantined contacts)",
+    ),
+    "LEADSCORE_QUARANTINE_MIN_CONTACTS": (
+        re.compile(r"[0-9]+"),
+        None,
+        "a whole number from 0 (fewer contacts and the quarantine rate is not judged)",
+    ),
+}
 
 Log = Callable[[str], None]
 
@@ -669,9 +687,10 @@ def threshold(expectation: "Expectation", environ: Mapping[str, str] | None = No
 def check_settings(environ: Mapping[str, str] | None = None) -> None:
     """Raise SettingsError for a gate setting from the environment that a run
     could not use (a threshold that is not a number or out of range, a rescan
-    interval, the email workers, the full-scan switch), so that `leadscore`
-    stops before any work instead of failing in a check step. A suite file
-    that does not load is left to the run, which names it in its step."""
+    interval, the email workers, the full-scan switch, the quarantine-rate
+    check's settings), so that `leadscore` stops before any work instead of
+    failing in a check step. A suite file that does not load is left to the
+    run, which names it in its step."""
     environ = os.environ if environ is None else environ
     env_flag(FULL_SCAN_ENV, environ=environ)
     try:
@@ -679,6 +698,10 @@ def check_settings(environ: Mapping[str, str] | None = None) -> None:
         email_workers(environ)
     except (SuiteError, ValueError) as exc:
         raise SettingsError(str(exc)) from None
+    for env, (pattern, upper, expected) in QUARANTINE_SETTINGS.items():
+        raw = environ.get(env, "").strip()
+        if raw and (not pattern.fullmatch(raw) or (upper is not None and float(raw) > upper)):
+            raise SettingsError(f"{env}={raw!r}: expected {expected}")
     for entity in ENTITIES:
         try:
             doc = read_suite_json(entity)

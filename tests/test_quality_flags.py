@@ -464,6 +464,44 @@ def test_quarantine_rate_above_the_threshold_fails_the_dbt_build(built: Settings
     )
 
 
+def test_quarantine_rate_settings_come_from_the_environment(
+    built: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """What `leadscore run` users set (they pass no dbt vars): the same two
+    settings from LEADSCORE_* variables, read when the test runs; a dbt var
+    still wins, and a bad value fails naming the variable."""
+    test = "assert_quarantine_rate_below_threshold"
+    monkeypatch.setenv("LEADSCORE_SCORE_DATE", SCORE_DATE)
+    monkeypatch.setenv("LEADSCORE_MAX_QUARANTINE_RATE", "0.5")
+    # 37 contacts: below the default minimum of 100, so not judged
+    assert dbt_command(built, "test", "--select", test, check=False).returncode == 0
+    monkeypatch.setenv("LEADSCORE_QUARANTINE_MIN_CONTACTS", "10")
+    failed = dbt_command(built, "test", "--select", test, check=False)
+    assert failed.returncode != 0
+    assert f"Failure in test {test}" in failed.stdout
+    assert "quarantine_rate=0.5405405405405406, max_quarantine_rate=0.5, " in (
+        _quarantine_rate_failure(built, test)
+    )
+    lenient = "{quality_max_quarantine_rate: 0.6}"
+    assert (
+        dbt_command(built, "test", "--select", test, "--vars", lenient, check=False).returncode == 0
+    )
+    monkeypatch.setenv("LEADSCORE_MAX_QUARANTINE_RATE", "0.6")
+    assert dbt_command(built, "test", "--select", test, check=False).returncode == 0
+    for variable, value, expected in (
+        ("LEADSCORE_MAX_QUARANTINE_RATE", "25%", "a number from 0 to 1"),
+        ("LEADSCORE_MAX_QUARANTINE_RATE", "1.5", "a number from 0 to 1"),
+        ("LEADSCORE_QUARANTINE_MIN_CONTACTS", "ten", "a whole number from 0"),
+    ):
+        with monkeypatch.context() as bad:
+            bad.setenv(variable, value)
+            error = dbt_command(built, "test", "--select", test, check=False)
+        assert error.returncode != 0
+        assert f"{variable}='{value}': expected {expected} (the quarantine-rate check)" in (
+            error.stdout
+        ), error.stdout[-2000:]
+
+
 def test_dbt_refuses_to_build_without_the_email_checks(
     settings: Settings, run_dbt: Callable[..., object]
 ):

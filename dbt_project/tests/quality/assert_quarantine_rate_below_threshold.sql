@@ -1,9 +1,11 @@
 -- The quarantine-rate batch check (SPEC section 5, expectations/README.md):
 -- fails the dbt build, and so blocks publishing, when more than
--- var quality_max_quarantine_rate (default 0.25) of the contacts carry a
--- quality flag. A jump like that is a broken export, a spam wave or a broken
--- rule, not a normal day. Fewer than var quality_quarantine_min_contacts
--- (default 100) contacts are too few for a rate to mean anything.
+-- quarantine_max_rate() (LEADSCORE_MAX_QUARANTINE_RATE, default 0.25) of the
+-- contacts carry a quality flag. A jump like that is a broken export, a spam
+-- wave or a broken rule, not a normal day. Fewer than
+-- quarantine_min_contacts() (LEADSCORE_QUARANTINE_MIN_CONTACTS, default 100)
+-- contacts are too few for a rate to mean anything. Both settings:
+-- macros/quality/quarantine_rate_settings.sql.
 --
 -- The rate is the score date's: of the contacts created on or before D (the
 -- contacts D scores, SPEC section 4), the share with a flag. Contacts created
@@ -84,7 +86,7 @@ rate as (
         contacts.contact_count,
         quarantined.quarantined_count,
         quarantined.quarantined_count * 1.0 / nullif(contacts.contact_count, 0) as quarantine_rate,
-        cast({{ var('quality_max_quarantine_rate', 0.25) }} as double) as max_quarantine_rate,
+        cast({{ quarantine_max_rate() }} as double) as max_quarantine_rate,
         by_flag.contacts_by_flag,
         examples.first_flagged_contacts
     from contacts
@@ -103,5 +105,5 @@ select
     first_flagged_contacts
 from rate
 where
-    contact_count >= {{ var('quality_quarantine_min_contacts', 100) }}
+    contact_count >= {{ quarantine_min_contacts() }}
     and quarantine_rate > max_quarantine_rate
