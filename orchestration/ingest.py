@@ -27,7 +27,7 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -233,6 +233,8 @@ class EntityLoad:
     rows_in_files: int = 0
     rows_upserted: int = 0
     rows_kept_newer: int = 0
+    #: rows of a reloaded file that another file replaced since, unchanged in it
+    rows_kept_unchanged: int = 0
     table_rows: int = 0
     errors: list[LandingError] = field(default_factory=list)
 
@@ -912,6 +914,22 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    # Rows of a file of a many-file entity (activities) replaced by another
+    # file's row with the same id: the replaced version, as a fingerprint of
+    # its values. When the first file changes and loads again (a monthly file
+    # that grows every day), a row of it that is the same as that replaced
+    # version is no news: the other file's row stays (see _merge_incoming).
+    con.execute(
+        """
+        create table if not exists raw._replaced_rows (
+            entity varchar not null,
+            row_id varchar not null,
+            source_file varchar not null,
+            row_hash varchar not null,
+            load_id bigint not null
+        )
+        """
+    )
     con.execute(
         """
         create table if not exists audit.rejected_files (
@@ -1160,14 +1178,21 @@ def _merge_incoming(
     staged: Staged,
     display: str,
     load_id: int,
-) -> tuple[int, int]:
-    """Upsert a staged file into the raw table; return (upserted, kept_newer)."""
+) -> tuple[int, int, int]:
+    """Upsert a staged file into the raw table; return (upserted, kept_newer, kept_unchanged).
+
+    kept_newer: incoming rows older (updated_at) than the stored ones.
+    kept_unchanged (many-file entities): rows of a file loaded before that
+    are the same as the version of them another file replaced since; that
+    file's rows stay, as they would had the file not changed.
+    """
     columns = staged.columns
     _ensure_table(con, entity, columns)
     key = _quote(entity.key)
     incoming = f"(select {staged.select}, _source_row from {staged.source})"
     winners = ""
     kept_newer = 0
+    kept_unchanged = 0
     # Only stored ids within the file's id range can match; the range lets
     # DuckDB skip the row groups of the raw table outside it. When the range
     # holds no stored id (an empty table, a day's new activities, each month
@@ -1190,8 +1215,17 @@ def _merge_incoming(
                 list(staged.key_range),
             )
             kept_newer = con.execute("select count(*) from losers").fetchone()[0]
-            if kept_newer:
-                winners = f"where {key} not in (select * from losers)"
+        if entity.many_files:
+            kept_unchanged = _keep_rows_replaced_since(
+                con, entity, incoming, display, in_range, staged.key_range, kept_newer > 0
+            )
+        if kept_newer or kept_unchanged:
+            winners = f"where {key} not in (select * from losers)"
+            kept_newer += kept_unchanged
+        if entity.many_files:
+            _record_replaced_rows(
+                con, entity, incoming, display, in_range, staged, winners, load_id
+            )
         if "contact_id" in (*entity.required, *entity.optional) and entity.key != "contact_id":
             # The stored rows to replace, found once: the contact each moved
             # row leaves is recorded before the old versions go.
@@ -1235,9 +1269,123 @@ def _merge_incoming(
         {winners}
         """
     )
-    if kept_newer:
-        con.execute("drop table losers")
-    return staged.rows - kept_newer, kept_newer
+    con.execute("drop table if exists losers")
+    return staged.rows - kept_newer, kept_newer - kept_unchanged, kept_unchanged
+
+
+def _row_hash(alias: str, columns: Sequence[str]) -> str:
+    """A fingerprint of a row's values: md5 over `name=value` of its non-null
+    columns, in name order. A column that is null (or that a file does not
+    have) adds nothing, so a column added to the table later changes no
+    fingerprint."""
+    parts = ", ".join(
+        f"case when {alias}.{_quote(c)} is not null "
+        f"then {sql_string(c + '=')} || cast({alias}.{_quote(c)} as varchar) end"
+        for c in sorted(columns)
+    )
+    return f"md5(concat_ws(chr(31), {parts}))"
+
+
+def _data_columns(con: duckdb.DuckDBPyConnection, entity: Entity) -> list[str]:
+    schema, table = entity.table.split(".")
+    return [
+        name
+        for (name,) in con.execute(
+            "select column_name from duckdb_columns() "
+            "where database_name = current_database() and schema_name = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+        if name not in METADATA_COLUMNS
+    ]
+
+
+def _keep_rows_replaced_since(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    incoming: str,
+    display: str,
+    in_range: str,
+    key_range: tuple[str | None, str | None],
+    have_losers: bool,
+) -> int:
+    """Add to `losers` the incoming rows that another file replaced since this
+    file's earlier load and that did not change in it; return how many.
+
+    Without this, appending a row to a file loaded before reloads the whole
+    file as the later delivery, and its unchanged rows revert the
+    corrections that files loaded since delivered: the raw table would
+    depend on the order files were loaded in, not on what they hold."""
+    key = _quote(entity.key)
+    con.execute(
+        f"""
+        create or replace temp table unchanged_rows as
+        select i.{key}
+        from {incoming} as i
+        inner join raw._replaced_rows as r
+            on r.entity = ? and r.source_file = ? and r.row_id = cast(i.{key} as varchar)
+        inner join {entity.table} as t
+            on t.{key} = i.{key}
+        where {in_range} and t._source_file <> ?
+            and r.row_hash = {_row_hash("i", _incoming_columns(con, incoming))}
+        """,
+        [entity.name, display, *key_range, display],
+    )
+    (count,) = con.execute("select count(*) from unchanged_rows").fetchone()
+    if count:
+        if have_losers:
+            con.execute("insert into losers select * from unchanged_rows")
+        else:
+            con.execute("create or replace temp table losers as select * from unchanged_rows")
+    con.execute("drop table unchanged_rows")
+    return count
+
+
+def _incoming_columns(con: duckdb.DuckDBPyConnection, incoming: str) -> list[str]:
+    """The data columns of a staged file (without its row number)."""
+    names = [d[0] for d in con.execute(f"select * from {incoming} limit 0").description]
+    return [name for name in names if name != "_source_row"]
+
+
+def _record_replaced_rows(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    incoming: str,
+    display: str,
+    in_range: str,
+    staged: Staged,
+    winners: str,
+    load_id: int,
+) -> None:
+    """Before the stored rows of other files are replaced by this file's,
+    record their fingerprints (the latest per row and file)."""
+    key = _quote(entity.key)
+    con.execute(
+        f"""
+        create or replace temp table replaced_versions as
+        select
+            cast(t.{key} as varchar) as row_id,
+            t._source_file as source_file,
+            {_row_hash("t", _data_columns(con, entity))} as row_hash
+        from {entity.table} as t
+        where {in_range} and t._source_file <> ?
+            and t.{key} in (select i.{key} from {incoming} as i {winners})
+        """,
+        [*staged.key_range, display],
+    )
+    con.execute(
+        """
+        delete from raw._replaced_rows as r
+        using replaced_versions as v
+        where r.entity = ? and r.row_id = v.row_id and r.source_file = v.source_file
+        """,
+        [entity.name],
+    )
+    con.execute(
+        "insert into raw._replaced_rows "
+        "select ?, row_id, source_file, row_hash, ? from replaced_versions",
+        [entity.name, load_id],
+    )
+    con.execute("drop table replaced_versions")
 
 
 def load_entity(
@@ -1308,8 +1456,8 @@ def load_entity(
             con.execute("begin transaction")
             try:
                 load_id = _log_load(con, entity, display, stat, sha, 0, 0)
-                upserted, kept = _merge_incoming(con, entity, staged, display, load_id)
-                rows = upserted + kept
+                upserted, kept, unchanged = _merge_incoming(con, entity, staged, display, load_id)
+                rows = upserted + kept + unchanged
                 con.execute(
                     "update raw._load_log set row_count = ?, rows_upserted = ? where load_id = ?",
                     [rows, upserted, load_id],
@@ -1337,7 +1485,15 @@ def load_entity(
         result.rows_in_files += rows
         result.rows_upserted += upserted
         result.rows_kept_newer += kept
-        log(f"{entity.name}: {display}: {rows} rows, {upserted} upserted")
+        result.rows_kept_unchanged += unchanged
+        log(
+            f"{entity.name}: {display}: {rows} rows, {upserted} upserted"
+            + (
+                f", {unchanged} kept as a later file replaced them (unchanged in this file)"
+                if unchanged
+                else ""
+            )
+        )
     result.table_rows = con.execute(f"select count(*) from {entity.table}").fetchone()[0]
     if result.errors:
         raise LoadFailed(entity.name, result.errors)

@@ -84,6 +84,7 @@ def _ingestion_asset(entity: Entity) -> AssetsDefinition:
                 "rows_upserted": result.rows_upserted,
                 "rows_in_files": result.rows_in_files,
                 "rows_kept_newer": result.rows_kept_newer,
+                "rows_kept_unchanged": result.rows_kept_unchanged,
                 "files_loaded": MetadataValue.json(result.files_loaded),
                 "files_unchanged": MetadataValue.json(result.files_skipped),
                 "preview": MetadataValue.md(preview),
