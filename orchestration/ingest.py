@@ -1277,11 +1277,12 @@ def _row_hash(alias: str, columns: Sequence[str]) -> str:
     """A fingerprint of a row's values: md5 over `name=value` of its non-null
     columns, in name order. A column that is null (or that a file does not
     have) adds nothing, so a column added to the table later changes no
-    fingerprint."""
+    fingerprint. Names are compared without case, as DuckDB matches a
+    file's `Campaign_ID` to the table's `campaign_id`."""
     parts = ", ".join(
         f"case when {alias}.{_quote(c)} is not null "
-        f"then {sql_string(c + '=')} || cast({alias}.{_quote(c)} as varchar) end"
-        for c in sorted(columns)
+        f"then {sql_string(c.lower() + '=')} || cast({alias}.{_quote(c)} as varchar) end"
+        for c in sorted(columns, key=str.lower)
     )
     return f"md5(concat_ws(chr(31), {parts}))"
 
@@ -1316,6 +1317,13 @@ def _keep_rows_replaced_since(
     corrections that files loaded since delivered: the raw table would
     depend on the order files were loaded in, not on what they hold."""
     key = _quote(entity.key)
+    if not con.execute(
+        "select exists (select 1 from raw._replaced_rows where entity = ? and source_file = ?)",
+        [entity.name, display],
+    ).fetchone()[0]:
+        return 0  # no row of this file was ever replaced by another file's
+    # a row that already loses on updated_at is not counted twice
+    not_losing = f"and i.{key} not in (select * from losers)" if have_losers else ""
     con.execute(
         f"""
         create or replace temp table unchanged_rows as
@@ -1325,7 +1333,7 @@ def _keep_rows_replaced_since(
             on r.entity = ? and r.source_file = ? and r.row_id = cast(i.{key} as varchar)
         inner join {entity.table} as t
             on t.{key} = i.{key}
-        where {in_range} and t._source_file <> ?
+        where {in_range} and t._source_file <> ? {not_losing}
             and r.row_hash = {_row_hash("i", _incoming_columns(con, incoming))}
         """,
         [entity.name, display, *key_range, display],
@@ -1359,6 +1367,12 @@ def _record_replaced_rows(
     """Before the stored rows of other files are replaced by this file's,
     record their fingerprints (the latest per row and file)."""
     key = _quote(entity.key)
+    if not con.execute(
+        f"select exists (select 1 from {entity.table} as t "
+        f"where {in_range} and t._source_file <> ?)",
+        [*staged.key_range, display],
+    ).fetchone()[0]:
+        return  # the ids in range are all this file's own (a grown file reloaded)
     con.execute(
         f"""
         create or replace temp table replaced_versions as

@@ -195,10 +195,11 @@ def test_a_grown_file_does_not_revert_what_a_later_file_corrected(
 ):
     """A file loaded before that changes (a monthly file that grows every day)
     loads again as the later delivery, but its rows that did not change are
-    no news: they do not revert the rows a file loaded since corrected. The
-    raw table then depends on what the files hold, not on the order they
-    were loaded in (found by the SPEC audit: two warehouses loaded from one
-    landing folder scored a contact 8.78 cold and 64.24 warm)."""
+    no news: they do not revert the rows a file loaded since corrected
+    (found by the SPEC audit: two warehouses loaded from one landing folder,
+    one file after the other and at once, scored a contact 8.78 cold and
+    64.24 warm). Where files sort by name in the order they were delivered,
+    as here, both warehouses now hold the same rows."""
     (landing / "marketing" / "activities_2026_01.csv").unlink()
     header = "activity_id,contact_id,activity_type,occurred_at\n"
     monthly = landing / "marketing" / "activities_a.csv"
@@ -239,6 +240,48 @@ def test_a_grown_file_does_not_revert_what_a_later_file_corrected(
     again = load_landing(settings)["marketing_activities"]
     assert (again.rows_upserted, again.rows_kept_unchanged) == (3, 0)
     assert query(settings, rows)[0] == ("X1", "webinar_attend", "marketing/activities_a.csv")
+
+
+def test_a_grown_file_is_compared_without_column_case_and_counted_once(
+    settings: Settings, landing: Path
+):
+    """Review of the rule above: a file spelling a column `Campaign_ID` (stored
+    in the contract's `campaign_id`) is compared with what it replaced all
+    the same, and a row that loses on updated_at as well is counted once."""
+    (landing / "marketing" / "activities_2026_01.csv").unlink()
+    monthly = landing / "marketing" / "activities_a.csv"
+    header = "activity_id,contact_id,activity_type,occurred_at,Campaign_ID,updated_at\n"
+    write(
+        monthly,
+        header
+        + "X1,C1,pricing_page_view,2026-01-05,K0,2026-01-05\n"
+        + "X2,C2,page_view,2026-01-06,K0,2026-01-06\n",
+    )
+    load_landing(settings)
+    write(
+        landing / "marketing" / "activities_b.csv",
+        "activity_id,contact_id,activity_type,occurred_at,updated_at\n"
+        "X1,C1,page_view,2026-01-05,2026-01-08\n"
+        "X2,C2,page_view,2026-01-06,2026-01-06\n",
+    )
+    load_landing(settings)
+    write(monthly, monthly.read_text() + "X3,C1,demo_request,2026-01-07,K0,2026-01-07\n")
+    grown = load_landing(settings)["marketing_activities"]
+    # X1 loses on updated_at and is unchanged; X2 (same updated_at) is unchanged
+    assert (grown.rows_in_files, grown.rows_upserted) == (3, 1)
+    assert (grown.rows_kept_newer, grown.rows_kept_unchanged) == (1, 1)
+    assert query(
+        settings,
+        "select row_count, rows_upserted from raw._load_log "
+        "where source_file = 'marketing/activities_a.csv' order by load_id desc limit 1",
+    ) == [(3, 1)]
+    assert query(
+        settings, "select activity_id, _source_file from raw.marketing_activities order by 1"
+    ) == [
+        ("X1", "marketing/activities_b.csv"),
+        ("X2", "marketing/activities_b.csv"),
+        ("X3", "marketing/activities_a.csv"),
+    ]
 
 
 def test_a_restored_version_loads_again_though_a_copy_holds_it(settings: Settings, landing: Path):
