@@ -166,6 +166,7 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
         is_blocking_check_failure,
         record_run_failure,
         root_cause,
+        run_failure_cause,
     )
     from orchestration.ingest import ENTITIES, ignored_files
     from orchestration.publish import BI_FILE_ASSET_PATH
@@ -203,8 +204,13 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
         )
     # A step stopped by its blocking check: the check's own line says why.
     stopped_by_checks: list[str] = []
+    # why the run failed outside its steps (its resource did not start)
+    run_causes: list[str] = []
     checks_failed = False
     for event in result.all_events:
+        cause = run_failure_cause(event)
+        if cause is not None and cause not in run_causes:
+            run_causes.append(cause)
         if event.event_type == DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
             failure = f"step {event.step_key} failed: {root_cause(error)}"
@@ -243,7 +249,7 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
     if not checks_failed:
         outcome.failures.extend(stopped_by_checks)
     if not result.success and not outcome.failures:
-        outcome.failures.append("the run failed; see `dagster dev` run history")
+        outcome.failures.extend(run_causes or ["the run failed; see `dagster dev` run history"])
     return outcome
 
 

@@ -88,6 +88,20 @@ def _utc_iso(timestamp: float) -> str:
     return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds")
 
 
+def run_failure_cause(event: object) -> str | None:
+    """Why a run failed before or between steps (a run-level event: the run's
+    resource could not start, e.g. the warehouse taken by another process or
+    a bad setting): the innermost error of a RUN_FAILURE or
+    RESOURCE_INIT_FAILURE event; None for other events or without an error."""
+    if getattr(event, "event_type", None) not in (
+        DagsterEventType.RUN_FAILURE,
+        DagsterEventType.RESOURCE_INIT_FAILURE,
+    ):
+        return None
+    error = getattr(getattr(event, "event_specific_data", None), "error", None)
+    return None if error is None else root_cause(error)
+
+
 def failure_record(instance: DagsterInstance, run: DagsterRun) -> dict[str, Any]:
     """What failed in a run, from the instance's event log (works for any failed run)."""
     failure_entries = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_FAILURE)
@@ -115,7 +129,16 @@ def failure_record(instance: DagsterInstance, run: DagsterRun) -> dict[str, Any]
         "job": run.job_name,
         "partition": run.tags.get(PARTITION_TAG),
         "failed_at": _utc_iso(failed_at),
-        "message": last_failure.dagster_event.message if last_failure else None,
+        # Dagster's line names the failed steps; a run that failed outside
+        # its steps (its resource did not start) gets the cause instead
+        "message": (
+            (
+                (not failed_steps and run_failure_cause(last_failure.dagster_event))
+                or last_failure.dagster_event.message
+            )
+            if last_failure
+            else None
+        ),
         "failed_steps": failed_steps,
         # the BI file was replaced before a later step failed
         "published": published,

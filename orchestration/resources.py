@@ -51,14 +51,20 @@ def check_warehouse_writable(path: Path) -> None:
     try:
         connect(path).close()
     except duckdb.IOException as exc:
-        if "lock" not in str(exc).lower():
-            raise
-        message = " ".join(str(exc).split())
-        raise WarehouseBusy(
-            f"{path} is open in another process, so no run can write it ({message}); "
-            "nothing was done. Close that connection: BI tools and notebooks read the "
-            "published file (LEADSCORE_PUBLISH_PATH), or a copy of the warehouse"
-        ) from None
+        raise _busy(path, exc, "no run can write it", "nothing was done") from None
+
+
+def _busy(path: Path, exc: duckdb.IOException, what: str, done: str) -> Exception:
+    """WarehouseBusy naming the process DuckDB's lock error names; `exc` itself
+    when it is another I/O error."""
+    if "lock" not in str(exc).lower():
+        return exc
+    message = " ".join(str(exc).split())
+    return WarehouseBusy(
+        f"{path} is open in another process, so {what} ({message}); {done}. Close that "
+        "connection: BI tools and notebooks read the published file "
+        "(LEADSCORE_PUBLISH_PATH), or a copy of the warehouse"
+    )
 
 
 class LeadscoreResource(ConfigurableResource):
@@ -133,8 +139,16 @@ class LeadscoreResource(ConfigurableResource):
 
     @contextmanager
     def warehouse(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived connection to the working warehouse."""
-        con = connect(Path(self.warehouse_path), read_only=read_only)
+        """A short-lived connection to the working warehouse. Another process
+        that opened it between two steps (a notebook) stops the step with
+        WarehouseBusy, naming that process, not with DuckDB's lock error."""
+        path = Path(self.warehouse_path)
+        try:
+            con = connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            raise _busy(
+                path, exc, "this step cannot open it", "the run stopped at this step"
+            ) from None
         try:
             yield con
         finally:

@@ -1,17 +1,17 @@
 """Ingestion assets: one per landing entity, landing file -> raw table."""
 
+import time
 from collections.abc import Iterator
 
+import duckdb
 from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
     AssetSpec,
-    Backoff,
     Failure,
     MaterializeResult,
     MetadataValue,
-    RetryPolicy,
     asset,
     multi_asset,
 )
@@ -20,10 +20,17 @@ from orchestration.ingest import ENTITIES, Entity, LoadFailed, load_entity, prev
 from orchestration.partitions import one_date_per_run, score_date_partitions
 from orchestration.reference import REFERENCE_TABLES, load_reference_lists
 from orchestration.resources import LeadscoreResource
+from orchestration.warehouse_lock import WarehouseBusy
 
-#: Transient errors (a file still being written, a locked warehouse) get
-#: retried; a rejected file raises Failure(allow_retries=False) instead.
-INGEST_RETRY = RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL)
+#: Transient errors get retried inside the step, after these waits (seconds):
+#: a file system error (a landing file replaced while it was read) or a
+#: DuckDB I/O error (the warehouse opened by another process for a moment).
+#: Not Dagster's RetryPolicy: Dagster retries a step with a policy also when
+#: the run is interrupted, so Ctrl-C or SIGTERM during loading restarted the
+#: step and the run went on to publish. A rejected file (Failure) or any
+#: other error fails the step at once.
+INGEST_RETRY_WAITS = (10.0, 20.0)
+TRANSIENT_ERRORS = (OSError, duckdb.IOException, WarehouseBusy)
 
 landing_specs = [
     AssetSpec(
@@ -43,12 +50,24 @@ def _ingestion_asset(entity: Entity) -> AssetsDefinition:
         group_name="raw",
         partitions_def=score_date_partitions,
         backfill_policy=one_date_per_run,
-        retry_policy=INGEST_RETRY,
         description=f"`raw.{entity.name}`: every `{entity.pattern}` landing file upserted by "
         f"`{entity.key}` (latest updated_at, else later file, wins). Unchanged files are skipped.",
         kinds={"duckdb"},
     )
     def _load(context: AssetExecutionContext, leadscore: LeadscoreResource) -> MaterializeResult:
+        for wait in INGEST_RETRY_WAITS:
+            try:
+                return _load_once(context, leadscore)
+            except TRANSIENT_ERRORS as error:
+                context.log.warning(
+                    f"{entity.name}: {type(error).__name__}: {error}; retrying in {wait:.0f} s"
+                )
+                time.sleep(wait)
+        return _load_once(context, leadscore)
+
+    def _load_once(
+        context: AssetExecutionContext, leadscore: LeadscoreResource
+    ) -> MaterializeResult:
         with leadscore.warehouse() as con:
             try:
                 result = load_entity(
