@@ -90,6 +90,11 @@ def _abandoned(run_id: str, tags: Mapping[str, str]) -> bool:
     return False
 
 
+#: In the warning logged for each run marked failed; `leadscore run`'s summary
+#: repeats those lines (the run's log is off the terminal with --quiet).
+ABANDONED_WARNING = "was left unfinished by its process"
+
+
 def reap_abandoned_runs(
     instance: DagsterInstance,
     warehouse_path: Path | str,
@@ -119,7 +124,7 @@ def reap_abandoned_runs(
             ),
         )
         log.warning(
-            f"run {run.run_id} of {run.job_name} was left unfinished by its process "
+            f"run {run.run_id} of {run.job_name} {ABANDONED_WARNING} "
             f"({process}), which is gone; marked failed"
         )
         record_run_failure(

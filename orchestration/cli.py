@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import logging
 import os
 import sys
 import time
@@ -160,6 +161,8 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
     """
     from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 
+    from orchestration.abandoned_runs import ABANDONED_WARNING
+    from orchestration.assets.ingestion import RETRY_WARNING
     from orchestration.definitions import DAILY_JOB_NAME, defs
     from orchestration.hooks import (
         WEBHOOK_ENV,
@@ -187,6 +190,18 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             tags={"leadscore/trigger": "cli"},
         )
+        # Warnings only the run's log holds (off the terminal with --quiet):
+        # runs of this warehouse killed earlier and marked failed as this one
+        # started, and loading steps retried after a transient error.
+        logged_warnings = [
+            entry.user_message
+            for entry in instance.all_logs(result.run_id)
+            if entry.dagster_event is None
+            and entry.level >= logging.WARNING
+            and any(
+                mark in (entry.user_message or "") for mark in (ABANDONED_WARNING, RETRY_WARNING)
+            )
+        ]
         if not result.success:
             # The run-failure sensor needs the daemon; record CLI failures here too.
             record_run_failure(
@@ -197,6 +212,7 @@ def run_score_date(settings: Settings, score_date: dt.date, quiet: bool = False)
                 _StderrLog(),
             )
     outcome = RunOutcome(score_date.isoformat(), result.success, time.monotonic() - started)
+    outcome.warnings.extend(logged_warnings)
     for name in ignored_files(settings.landing_dir):
         outcome.warnings.append(
             f"landing file {name} was not loaded: it matches none of "

@@ -296,6 +296,21 @@ def test_the_next_run_marks_a_killed_run_of_its_warehouse_failed(
     assert [r["run_id"] for r in records(settings)] == ["killed-run"]
 
 
+def test_the_cli_summary_names_a_killed_run_it_marked_failed(settings: Settings):
+    """The warning is a line of the new run's log, which --quiet keeps off the
+    terminal: the summary repeats it (found by the operations audit)."""
+    from orchestration.cli import run_score_date
+
+    with DagsterInstance.get() as instance:  # DAGSTER_HOME, as `leadscore run` uses
+        left_running(instance, "killed-run", settings.warehouse_path, ended_process())
+    settings.landing_dir.mkdir(parents=True)  # empty: the run fails at loading
+    outcome = run_score_date(settings, dt.date(2026, 3, 1), quiet=True)
+    assert not outcome.success
+    (warning,) = [w for w in outcome.warnings if "killed-run" in w]
+    assert warning.startswith("run killed-run of daily_leadscore was left unfinished")
+    assert warning.endswith("which is gone; marked failed")
+
+
 def test_landing_sensor_is_off_by_default_and_its_interval_comes_from_env(
     monkeypatch: pytest.MonkeyPatch,
 ):

@@ -30,6 +30,8 @@ from orchestration.warehouse_lock import WarehouseBusy
 #: step and the run went on to publish. A rejected file (Failure) or any
 #: other error fails the step at once.
 INGEST_RETRY_WAITS = (10.0, 20.0)
+#: in the warning of each retry; `leadscore run`'s summary repeats those lines
+RETRY_WARNING = "retrying in"
 TRANSIENT_ERRORS = (OSError, duckdb.IOException, WarehouseBusy)
 
 landing_specs = [
@@ -60,7 +62,7 @@ def _ingestion_asset(entity: Entity) -> AssetsDefinition:
                 return _load_once(context, leadscore)
             except TRANSIENT_ERRORS as error:
                 context.log.warning(
-                    f"{entity.name}: {type(error).__name__}: {error}; retrying in {wait:.0f} s"
+                    f"{entity.name}: {type(error).__name__}: {error}; {RETRY_WARNING} {wait:.0f} s"
                 )
                 time.sleep(wait)
         return _load_once(context, leadscore)
