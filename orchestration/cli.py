@@ -546,9 +546,10 @@ def main(argv: list[str] | None = None) -> int:
         with warehouse_lock(settings.warehouse_path):
             # after the lock: a second run is refused at once, whatever its settings
             check_run_settings()
-            from orchestration.resources import check_warehouse_writable
+            from orchestration.resources import check_publish_writable, check_warehouse_writable
 
             check_warehouse_writable(settings.warehouse_path)
+            check_publish_writable(settings)
             if manifest_is_stale():
                 print("leadscore: preparing the dbt manifest (dbt parse)", flush=True)
                 prepare_manifest(quiet=True)

@@ -7,6 +7,7 @@ and the job runs its steps one at a time (in-process executor).
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -16,7 +17,12 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
 from orchestration.abandoned_runs import reap_abandoned_runs, tag_run
-from orchestration.settings import Settings, check_run_settings, duckdb_memory_limit
+from orchestration.settings import (
+    Settings,
+    SettingsError,
+    check_run_settings,
+    duckdb_memory_limit,
+)
 from orchestration.warehouse_lock import WarehouseBusy, warehouse_lock
 
 
@@ -52,6 +58,25 @@ def check_warehouse_writable(path: Path) -> None:
         connect(path).close()
     except duckdb.IOException as exc:
         raise _busy(path, exc, "no run can write it", "nothing was done") from None
+
+
+def check_publish_writable(settings: Settings) -> None:
+    """Raise SettingsError when the published file's folder or the Parquet
+    export's parent folder cannot be written, before any work: the publish
+    step, after the whole build, would fail on it."""
+    for variable, folder in (
+        ("LEADSCORE_PUBLISH_PATH", settings.publish_path.parent),
+        ("LEADSCORE_EXPORT_DIR", settings.export_dir.parent),
+    ):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            raise SettingsError(
+                f"{variable}: the folder {folder} cannot be written "
+                f"({exc.strerror or exc}); nothing was done"
+            ) from None
 
 
 def _busy(path: Path, exc: duckdb.IOException, what: str, done: str) -> Exception:
@@ -93,6 +118,7 @@ class LeadscoreResource(ConfigurableResource):
             # a setting a later step could not use stops the run before any work
             check_run_settings()
             check_warehouse_writable(Path(self.warehouse_path))
+            check_publish_writable(self.settings)
             # Holding the lock, this run is the warehouse's only one: a run of it
             # still STARTED whose process is gone was killed (abandoned_runs.py).
             tag_run(context.instance, context.run.run_id, self.warehouse_path)

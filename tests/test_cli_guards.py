@@ -97,6 +97,24 @@ def test_a_warehouse_path_that_cannot_be_created_is_named_not_a_traceback(tmp_pa
     assert "Traceback" not in run.stderr + run.stdout
 
 
+def test_a_publish_folder_that_cannot_be_written_stops_the_run_before_any_work(
+    tmp_path: Path,
+):
+    """It failed in the publish step, after the whole build (found by the
+    operations audit)."""
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "afile").write_text("")
+    published = tmp_path / "afile" / "published.duckdb"  # a file where a folder should be
+    run = _leadscore(tmp_path, "run", "--date", "2026-03-01", LEADSCORE_PUBLISH_PATH=str(published))
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr.startswith(
+        f"leadscore: LEADSCORE_PUBLISH_PATH: the folder {published.parent} cannot be written"
+    ), run.stderr
+    assert "nothing was done" in run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+    assert not (tmp_path / "warehouse.duckdb").exists()
+
+
 def test_a_run_started_in_dagster_checks_the_same_settings_before_any_work(tmp_path: Path):
     """The UI, the schedule and the sensor do not go through `leadscore`: the run
     stops when it takes the warehouse, naming the variable, before any step."""
