@@ -299,14 +299,25 @@ def test_the_next_run_marks_a_killed_run_of_its_warehouse_failed(
 def test_the_cli_summary_names_a_killed_run_it_marked_failed(settings: Settings):
     """The warning is a line of the new run's log, which --quiet keeps off the
     terminal: the summary repeats it (found by the operations audit)."""
-    from orchestration.cli import run_score_date
-
     with DagsterInstance.get() as instance:  # DAGSTER_HOME, as `leadscore run` uses
         left_running(instance, "killed-run", settings.warehouse_path, ended_process())
     settings.landing_dir.mkdir(parents=True)  # empty: the run fails at loading
-    outcome = run_score_date(settings, dt.date(2026, 3, 1), quiet=True)
-    assert not outcome.success
-    (warning,) = [w for w in outcome.warnings if "killed-run" in w]
+    # In a subprocess: orchestration.definitions, imported by the run, keeps
+    # the paths of the environment it was first imported in.
+    script = (
+        "import datetime as dt, json\n"
+        "from orchestration.cli import run_score_date\n"
+        "from orchestration.settings import Settings\n"
+        "outcome = run_score_date(Settings.from_env(), dt.date(2026, 3, 1), quiet=True)\n"
+        "print(json.dumps([outcome.success, outcome.warnings]))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    success, warnings = json.loads(run.stdout.strip().splitlines()[-1])
+    assert not success
+    (warning,) = [w for w in warnings if "killed-run" in w]
     assert warning.startswith("run killed-run of daily_leadscore was left unfinished")
     assert warning.endswith("which is gone; marked failed")
 

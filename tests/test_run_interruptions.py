@@ -101,7 +101,7 @@ def test_an_interrupt_while_loading_stops_the_run_without_a_retry(
     assert "success False" in out, out
     assert "retried False" in out, out
     assert "calls ['crm_accounts']" in out, out
-    assert not (tmp_path / "published").exists()
+    assert not (tmp_path / "published" / "published.duckdb").exists()
 
 
 def test_a_transient_error_while_loading_is_retried_in_the_step(tmp_path: Path, demo_landing: Path):
