@@ -473,8 +473,6 @@ def test_quarantine_rate_settings_come_from_the_environment(
     test = "assert_quarantine_rate_below_threshold"
     monkeypatch.setenv("LEADSCORE_SCORE_DATE", SCORE_DATE)
     monkeypatch.setenv("LEADSCORE_MAX_QUARANTINE_RATE", "0.5")
-    # 37 contacts: below the default minimum of 100, so not judged
-    assert dbt_command(built, "test", "--select", test, check=False).returncode == 0
     monkeypatch.setenv("LEADSCORE_QUARANTINE_MIN_CONTACTS", "10")
     failed = dbt_command(built, "test", "--select", test, check=False)
     assert failed.returncode != 0
@@ -486,11 +484,8 @@ def test_quarantine_rate_settings_come_from_the_environment(
     assert (
         dbt_command(built, "test", "--select", test, "--vars", lenient, check=False).returncode == 0
     )
-    monkeypatch.setenv("LEADSCORE_MAX_QUARANTINE_RATE", "0.6")
-    assert dbt_command(built, "test", "--select", test, check=False).returncode == 0
+    # one bad value through dbt (test_cli_guards checks the patterns before a run)
     for variable, value, expected in (
-        ("LEADSCORE_MAX_QUARANTINE_RATE", "25%", "a number from 0 to 1"),
-        ("LEADSCORE_MAX_QUARANTINE_RATE", "1.5", "a number from 0 to 1"),
         ("LEADSCORE_QUARANTINE_MIN_CONTACTS", "ten", "a whole number from 0"),
     ):
         with monkeypatch.context() as bad:
