@@ -5,16 +5,14 @@ in a subprocess, so an interrupt never reaches pytest."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from test_cli_guards import LEADSCORE, _env  # the same hermetic environment
 
 from orchestration.settings import Settings
-
-LEADSCORE = Path(sys.executable).parent / "leadscore"
 
 #: Replaces load_entity in the ingestion assets with one that raises `ERROR`
 #: on its first call and loads normally afterwards.
@@ -40,19 +38,6 @@ ingestion.time.sleep = sleep
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 from orchestration.definitions import DAILY_JOB_NAME, defs
 """
-
-
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "LEADSCORE_LANDING_DIR": str(tmp_path / "landing"),
-        "LEADSCORE_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
-        "LEADSCORE_PUBLISH_PATH": str(tmp_path / "published" / "published.duckdb"),
-        "LEADSCORE_AUDIT_DIR": str(tmp_path / "audit"),
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-        "LEADSCORE_SCHEDULE_ENABLED": "0",
-        **extra,
-    }
 
 
 def _python(tmp_path: Path, script: str, **env: str) -> str:
