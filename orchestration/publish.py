@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import errno
 import json
 import os
 import re
@@ -209,6 +210,33 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _fsync_dir_or_warn(path: Path) -> list[str]:
+    """Flush a folder's entries (a rename) to disk; a warning, not an error,
+    once the publish has happened."""
+    try:
+        _fsync_dir(path)
+    except OSError as error:
+        return [f"could not flush {path} to disk after the rename: {error}"]
+    return []
+
+
+def _replace_file(staging: Path, target: Path) -> None:
+    """Rename the new published file over the old one, naming the usual cause
+    when the system refuses."""
+    try:
+        os.replace(staging, target)
+    except OSError as error:
+        if error.errno in (errno.EBUSY, errno.EXDEV):
+            raise OSError(
+                error.errno,
+                f"{error.strerror}: cannot rename a new file over {target}. Is it a mount "
+                "point (a file mounted into a container)? Publishing replaces the file by "
+                "renaming a new one into its place: mount its folder instead, or point "
+                "LEADSCORE_PUBLISH_PATH at a file inside a mounted folder",
+            ) from error
+        raise
 
 
 def _previous_publish(target: Path) -> dict | None:
@@ -462,10 +490,18 @@ def publish(
         )
         with staging_db.open("rb") as handle:
             os.fsync(handle.fileno())
-        # The atomic step: readers holding the old file keep reading the old inode.
-        os.replace(staging_db, target)
-        _fsync_dir(target.parent)
-        warnings = unfinished + _swap_directory(staging_export, settings.export_dir)
+        # The folder first: it is the step that can fail (a folder that refuses
+        # to be renamed). Until the file is replaced it is put back, so a
+        # failed publish leaves the file and the folder as they were.
+        previous_export = _swap_directory(staging_export, settings.export_dir)
+        try:
+            # The atomic step: readers holding the old file keep reading the old inode.
+            _replace_file(staging_db, target)
+        except BaseException:
+            _unswap_directory(staging_export, settings.export_dir, previous_export)
+            raise
+        warnings = unfinished + _retire_previous(settings.export_dir, previous_export)
+        warnings += _fsync_dir_or_warn(target.parent)
         warnings += _sweep(target, with_old=False)
     finally:
         for leftover in (staging_db, Path(str(staging_db) + ".wal")):
@@ -480,8 +516,8 @@ def publish(
 def _matching_export(export_dir: Path, previous: dict | None) -> Path | None:
     """The previous export folder, if it belongs to the previous published file.
 
-    The file is renamed into place before the folder; a crash in between
-    leaves an older folder, whose files must not be reused.
+    The folder is put in place before the file; a crash in between leaves a
+    folder newer than the file, whose files must not be reused.
     """
     if previous is None:
         return None
@@ -561,23 +597,58 @@ def _sweep(final: Path, *, with_old: bool) -> list[str]:
     return [m for m in messages if m]
 
 
-def _swap_directory(new: Path, final: Path) -> list[str]:
-    """Replace the export folder: in one atomic exchange where the system
-    allows it (a reader sees the old folder or the new one, never none), else
-    with two renames (the folder is missing between them). Returns warnings
-    about leftovers it could not remove."""
+def _swap_directory(new: Path, final: Path) -> Path | None:
+    """Put the folder `new` in place of `final`: in one atomic exchange where
+    the system allows it (a reader sees the old folder or the new one, never
+    none), else with two renames (the folder is missing between them; should
+    the second fail, the previous folder is put back before the error is
+    raised). Returns where the previous folder now is (`new`'s path after an
+    exchange, `.<name>.old` after two renames, None if there was none), for
+    `_retire_previous` or `_unswap_directory`."""
     if not new.is_dir():
         raise FileNotFoundError(f"publish: the new export folder {new} is missing")
     final.parent.mkdir(parents=True, exist_ok=True)
-    old = final.with_name(f".{final.name}.old")
     if final.is_dir() and not final.is_symlink() and _exchange(new, final):
-        shutil.rmtree(new)  # the previous export, now at the staging path
-    else:
-        if old.exists() or old.is_symlink():
-            message = _remove(old)
-            if message:
-                raise OSError(message)
-        if final.exists() or final.is_symlink():
-            final.rename(old)
+        return new
+    old = final.with_name(f".{final.name}.old")
+    if old.exists() or old.is_symlink():
+        message = _remove(old)
+        if message:
+            raise OSError(message)
+    if not (final.exists() or final.is_symlink()):
         new.rename(final)
-    return _sweep(final, with_old=True)
+        return None
+    final.rename(old)
+    try:
+        new.rename(final)
+    except BaseException:
+        old.rename(final)
+        raise
+    return old
+
+
+def _unswap_directory(new: Path, final: Path, previous: Path | None) -> None:
+    """Undo `_swap_directory` (the file could not be replaced): the new folder
+    goes back to `new`, the previous one to `final`."""
+    try:
+        if previous == new:
+            if not _exchange(new, final):
+                raise OSError(f"could not exchange {new} and {final} again")
+            return
+        final.rename(new)
+        if previous is not None:
+            previous.rename(final)
+    except OSError as error:
+        raise OSError(
+            f"publish: the published file was not replaced, and the Parquet folder {final} "
+            f"could not be put back as it was ({error}): it may hold this run's export while "
+            "the file holds the previous run's; run again to publish both"
+        ) from error
+
+
+def _retire_previous(final: Path, previous: Path | None) -> list[str]:
+    """Remove the previous export folder and what publishes killed half-way
+    left beside `final`. Returns warnings about what could not be removed: the
+    publish has happened."""
+    message = _remove(previous) if previous is not None and previous.exists() else None
+    return ([message] if message else []) + _sweep(final, with_old=True)

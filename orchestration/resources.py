@@ -7,6 +7,7 @@ and the job runs its steps one at a time (in-process executor).
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -62,8 +63,9 @@ def check_warehouse_writable(path: Path) -> None:
 
 def check_publish_writable(settings: Settings) -> None:
     """Raise SettingsError when the published file's folder or the Parquet
-    export's parent folder cannot be written, before any work: the publish
-    step, after the whole build, would fail on it."""
+    export's parent folder cannot be written, or the export folder is a mount
+    point, before any work: the publish step, after the whole build, would
+    fail on it."""
     for variable, folder in (
         ("LEADSCORE_PUBLISH_PATH", settings.publish_path.parent),
         ("LEADSCORE_EXPORT_DIR", settings.export_dir.parent),
@@ -77,6 +79,13 @@ def check_publish_writable(settings: Settings) -> None:
                 f"{variable}: the folder {folder} cannot be written "
                 f"({exc.strerror or exc}); nothing was done"
             ) from None
+    if os.path.ismount(settings.export_dir):
+        raise SettingsError(
+            f"LEADSCORE_EXPORT_DIR: {settings.export_dir} is a mount point; each publish puts "
+            "a new Parquet folder in its place by renaming it, which a mount point refuses. "
+            "Point LEADSCORE_EXPORT_DIR at a folder inside the mount (e.g. "
+            f"{settings.export_dir / 'parquet'}); nothing was done"
+        )
 
 
 def _busy(path: Path, exc: duckdb.IOException, what: str, done: str) -> Exception:

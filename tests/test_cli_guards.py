@@ -115,6 +115,26 @@ def test_a_publish_folder_that_cannot_be_written_stops_the_run_before_any_work(
     assert not (tmp_path / "warehouse.duckdb").exists()
 
 
+def test_an_export_folder_that_is_a_mount_point_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A mount point (a container volume) cannot be renamed: every publish
+    would fail after the whole build (found by the BI audit)."""
+    from orchestration import resources
+    from orchestration.settings import Settings, SettingsError
+
+    export = tmp_path / "published" / "parquet"
+    monkeypatch.setenv("LEADSCORE_PUBLISH_PATH", str(tmp_path / "published" / "published.duckdb"))
+    monkeypatch.setenv("LEADSCORE_EXPORT_DIR", str(export))
+    settings = Settings.from_env()
+    resources.check_publish_writable(settings)  # a plain folder (or none yet) is fine
+    monkeypatch.setattr(resources.os.path, "ismount", lambda path: Path(path) == export)
+    with pytest.raises(SettingsError) as refused:
+        resources.check_publish_writable(settings)
+    assert str(refused.value).startswith(f"LEADSCORE_EXPORT_DIR: {export} is a mount point;")
+    assert f"(e.g. {export / 'parquet'}); nothing was done" in str(refused.value)
+
+
 def test_a_run_started_in_dagster_checks_the_same_settings_before_any_work(tmp_path: Path):
     """The UI, the schedule and the sensor do not go through `leadscore`: the run
     stops when it takes the warehouse, naming the variable, before any step."""

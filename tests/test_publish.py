@@ -464,7 +464,9 @@ def test_export_folder_is_swapped_in_one_step(tmp_path: Path, monkeypatch: pytes
         raise AssertionError(f"renamed {self} -> {target}: the folder was missing meanwhile")
 
     monkeypatch.setattr(Path, "rename", no_rename)
-    publish_module._swap_directory(newer, final)
+    previous = publish_module._swap_directory(newer, final)
+    assert previous == newer and (newer / "lead_scores.parquet").read_text() == "new"
+    assert publish_module._retire_previous(final, previous) == []
     assert (final / "lead_scores.parquet").read_text() == "newer"
     assert not newer.exists()  # the previous export, swapped there, is removed
     # a staging folder left by a publish killed half-way is swept as well
@@ -480,13 +482,16 @@ def test_export_folder_falls_back_to_two_renames(tmp_path: Path, monkeypatch: py
     final = _export_folder(tmp_path / "published_parquet", "old")
     new = _export_folder(tmp_path / ".published_parquet.tmp", "new")
     leftover = _export_folder(tmp_path / ".published_parquet.0badf00d.tmp", "killed")
-    publish_module._swap_directory(new, final)
+    previous = publish_module._swap_directory(new, final)
+    assert publish_module._retire_previous(final, previous) == []
     assert (final / "lead_scores.parquet").read_text() == "new"
     assert not leftover.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["published_parquet"]
     # a first publish: nothing to exchange with
     first = tmp_path / "first" / "published_parquet"
-    publish_module._swap_directory(_export_folder(tmp_path / "staged", "first"), first)
+    assert (
+        publish_module._swap_directory(_export_folder(tmp_path / "staged", "first"), first) is None
+    )
     assert (first / "lead_scores.parquet").read_text() == "first"
 
 
@@ -512,7 +517,8 @@ def test_sweep_removes_only_publish_leftovers_and_never_fails_a_publish(
 
     monkeypatch.setattr(publish_module.shutil, "rmtree", refuse)
     new = _export_folder(tmp_path / ".published_parquet.0000c3c3.tmp", "new")
-    warnings = publish_module._swap_directory(new, final)
+    previous = publish_module._swap_directory(new, final)
+    warnings = publish_module._retire_previous(final, previous)
     assert (final / "lead_scores.parquet").read_text() == "new"
     assert mine.exists()  # not a name publish gives
     assert len(warnings) == 1 and str(stuck) in warnings[0] and "Permission denied" in warnings[0]
@@ -536,6 +542,75 @@ def test_a_symlinked_export_folder_is_replaced_without_breaking_later_publishes(
     final.symlink_to(target)
     for n in range(3):
         staged = _export_folder(tmp_path / f".published_parquet.0000000{n}.tmp", f"run {n}")
-        assert publish_module._swap_directory(staged, final) == []
+        previous = publish_module._swap_directory(staged, final)
+        assert publish_module._retire_previous(final, previous) == []
         assert (final / "lead_scores.parquet").read_text() == f"run {n}"
     assert (target / "lead_scores.parquet").read_text() == "the link's target"  # never deleted
+
+
+@pytest.mark.parametrize(
+    "failing",
+    ["file after two renames", "file after an exchange", "folder aside", "folder into place"],
+)
+def test_a_failed_publish_leaves_the_file_and_the_folder_as_they_were(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+):
+    """The file and the Parquet folder are replaced together or not at all:
+    a folder that refuses to be renamed (a mount point, an immutable folder)
+    or a file that does (a file mounted into a container) fails the publish,
+    and both stay the previous run's. (The folder used to be swapped after
+    the file was replaced, and the run said it had left both untouched.)"""
+    import errno
+    import os
+
+    from orchestration import publish as publish_module
+
+    if failing == "file after an exchange":
+        probe = _export_folder(tmp_path / "probe_a", "a"), _export_folder(tmp_path / "probe_b", "b")
+        if not publish_module._exchange(*probe):
+            pytest.skip("this system cannot exchange two paths atomically")
+    else:
+        monkeypatch.setattr(publish_module, "_exchange", lambda first, second: False)
+    build_marts(settings, version=1)
+    publish(settings, run_id="run-1")
+    before = {p.name: p.read_bytes() for p in settings.export_dir.iterdir()}
+    file_before = sha256(settings.publish_path)
+    build_marts(settings, version=2)
+
+    busy = OSError(errno.EBUSY, "Device or resource busy")
+    real_replace, real_rename = os.replace, Path.rename
+
+    def replace(source, destination):
+        if failing.startswith("file") and Path(destination) == settings.publish_path:
+            raise busy
+        return real_replace(source, destination)
+
+    def rename(self: Path, target: Path) -> Path:
+        aside = failing == "folder aside" and self == settings.export_dir
+        into_place = failing == "folder into place" and Path(target) == settings.export_dir
+        if (aside or into_place) and self.name != f".{settings.export_dir.name}.old":
+            raise busy
+        return real_rename(self, target)
+
+    monkeypatch.setattr(publish_module.os, "replace", replace)
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(OSError, match="busy"):
+        publish(settings, run_id="run-2")
+    assert sha256(settings.publish_path) == file_before
+    assert {p.name: p.read_bytes() for p in settings.export_dir.iterdir()} == before
+    # nothing is left beside them
+    assert sorted(p.name for p in settings.publish_path.parent.iterdir()) == sorted(
+        [settings.export_dir.name, settings.publish_path.name]
+    )
+    if failing.startswith("file"):  # the message says what usually causes it
+        with pytest.raises(OSError, match="Is it a mount point"):
+            publish_module._replace_file(settings.publish_path, settings.publish_path)
+    # the next publish that can, publishes both
+    monkeypatch.undo()
+    publish(settings, run_id="run-3")
+    con = duckdb.connect(str(settings.publish_path), read_only=True)
+    try:
+        assert con.execute("select run_id from _publish_info").fetchone() == ("run-3",)
+    finally:
+        con.close()
+    assert '"run_id": "run-3"' in (settings.export_dir / "_publish_info.json").read_text()
