@@ -47,18 +47,25 @@ import re
 import shutil
 import sys
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from orchestration.resources import connect, sql_string
-from orchestration.settings import DBT_PROJECT_DIR, Settings, env_flag
+from orchestration.settings import DBT_PROJECT_DIR, Settings, SettingsError, env_flag
 
 PUBLISHED_SCHEMA = "marts"
 #: dbt model meta marking a table whose score dates can be replaced one by one.
 BY_DATE_META = {"publish": "by_score_date"}
 FULL_ENV = "LEADSCORE_PUBLISH_FULL"
+STORAGE_VERSION_ENV = "LEADSCORE_PUBLISH_STORAGE_VERSION"
+#: The oldest DuckDB that reads the published file: 1.4, the long-term support
+#: release most BI drivers bundle. DuckDB 2.0 would write its own format, which
+#: no 1.x reader opens; at 100k contacts the two wrote in the same time and size
+#: (v1.0.0, for older drivers, was ~20% slower and bigger).
+DEFAULT_STORAGE_VERSION = "v1.4.0"
 #: Written into the export folder: which publish its files belong to.
 EXPORT_INFO = "_publish_info.json"
 #: The Dagster asset that runs publish() (orchestration/assets/publishing.py).
@@ -239,8 +246,25 @@ def _replace_file(staging: Path, target: Path) -> None:
         raise
 
 
-def _previous_publish(target: Path) -> dict | None:
-    """What the current published file says about itself, if it can be built upon."""
+def storage_version(environ: Mapping[str, str] | None = None) -> str:
+    """LEADSCORE_PUBLISH_STORAGE_VERSION: the DuckDB version whose readers must
+    open the published file (`v1.4.0` by default, `latest` for this DuckDB's own
+    format); DuckDB checks the name. Raises SettingsError for one it does not know."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(STORAGE_VERSION_ENV, "").strip() or DEFAULT_STORAGE_VERSION
+    try:
+        duckdb.connect(":memory:", config={"storage_compatibility_version": value}).close()
+    except duckdb.Error:
+        raise SettingsError(
+            f"{STORAGE_VERSION_ENV}={value!r}: expected a DuckDB version such as v1.4.0 or "
+            "v1.0.0 (the oldest DuckDB your BI tools read the published file with), or latest"
+        ) from None
+    return value
+
+
+def _previous_publish(target: Path, version: str) -> dict | None:
+    """What the current published file says about itself, if it can be built
+    upon: written for the same DuckDB readers (`version`), by this code."""
     if not target.exists():
         return None
     try:
@@ -255,14 +279,15 @@ def _previous_publish(target: Path) -> dict | None:
                 "where table_schema = 'main' and table_name = '_publish_info'"
             ).fetchall()
         }
-        if "builds_through" not in columns:
+        if not {"builds_through", "storage_version"} <= columns:
             return None
         row = con.execute(
-            "select cast(published_at as varchar), run_id, builds_through from _publish_info"
+            "select cast(published_at as varchar), run_id, builds_through, storage_version "
+            "from _publish_info"
         ).fetchone()
     finally:
         con.close()
-    if row is None or row[2] is None:
+    if row is None or row[2] is None or row[3] != version:
         return None
     return {"published_at": row[0], "run_id": row[1], "builds_through": row[2]}
 
@@ -408,7 +433,8 @@ def publish(
     staging_db = target.with_name(f".{target.name}.{token}.tmp")
     staging_export = settings.export_dir.with_name(f".{settings.export_dir.name}.{token}.tmp")
     full = env_flag(FULL_ENV)
-    previous = None if full or not by_date else _previous_publish(target)
+    version = storage_version()
+    previous = None if full or not by_date else _previous_publish(target, version)
     previous_export = _matching_export(settings.export_dir, previous)
     row_counts: dict[str, int] = {}
     refreshed: dict[str, str | list[str]] = {}
@@ -416,7 +442,7 @@ def publish(
         if previous is not None:
             # The starting point; the published file itself is never written to.
             shutil.copyfile(target, staging_db)
-        con = connect(staging_db)
+        con = connect(staging_db, storage_version=version)
         try:
             con.execute(f"attach {sql_string(settings.warehouse_path)} as warehouse (read_only)")
             staging_name = con.execute("select current_database()").fetchone()[0]
@@ -475,8 +501,8 @@ def publish(
                 "create or replace table main._publish_info as select "
                 "cast(now() as timestamp) as published_at, "
                 "cast(? as date) as score_date, cast(? as varchar) as run_id, "
-                "cast(? as timestamp) as builds_through",
-                [build.score_date, run_id, build.builds_through],
+                "cast(? as timestamp) as builds_through, cast(? as varchar) as storage_version",
+                [build.score_date, run_id, build.builds_through, version],
             )
             (published_at,) = con.execute(
                 "select cast(published_at as varchar) from main._publish_info"

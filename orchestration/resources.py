@@ -34,15 +34,21 @@ def sql_string(value: str | Path) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open a DuckDB connection with the session settings the project relies on."""
+def connect(
+    path: Path, read_only: bool = False, storage_version: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB connection with the session settings the project relies on.
+
+    `storage_version`: the oldest DuckDB that must read a file this creates
+    (an existing file keeps its format)."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     # The memory budget (LEADSCORE_DUCKDB_MEMORY_LIMIT) is set at open, so the
     # buffer manager never grows past it; larger work spills to disk.
-    con = duckdb.connect(
-        str(path), read_only=read_only, config={"memory_limit": duckdb_memory_limit()}
-    )
+    config = {"memory_limit": duckdb_memory_limit()}
+    if storage_version is not None:
+        config["storage_compatibility_version"] = storage_version
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
     # Timestamps without an offset are UTC (SPEC section 2); never the host's zone.
     con.execute("set TimeZone = 'UTC'")
     return con

@@ -83,15 +83,16 @@ def env_flag(env: str, default: bool = False, environ: Mapping[str, str] | None 
 
 def check_run_settings() -> None:
     """Raise SettingsError for any setting a run reads in its steps that it could
-    not use: the batch checks' thresholds and switches, the publish switch, the
-    sensor interval. Called before a run does any work, by `leadscore run` /
+    not use: the batch checks' thresholds and switches, the publish switch and
+    storage version, the sensor interval. Called before a run does any work, by `leadscore run` /
     `backfill` (exit 2) and by every Dagster run (UI, schedule, sensor) when it
     takes the warehouse."""
-    from orchestration.publish import FULL_ENV
+    from orchestration.publish import FULL_ENV, storage_version
     from orchestration.quality import check_settings
     from orchestration.sensors import sensor_interval_seconds
 
     env_flag(FULL_ENV)
+    storage_version()
     sensor_interval_seconds()
     check_settings()
     dbt_target()

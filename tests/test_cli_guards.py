@@ -66,6 +66,7 @@ def _leadscore(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedPr
         ("LEADSCORE_EMAIL_WORKERS", "0", "expected a whole number from 1"),
         ("LEADSCORE_GX_FULL_SCAN", "maybe", "expected 1 or 0"),
         ("LEADSCORE_PUBLISH_FULL", "maybe", "expected 1 or 0"),
+        ("LEADSCORE_PUBLISH_STORAGE_VERSION", "1.4", "expected a DuckDB version such as v1.4.0"),
         ("LEADSCORE_SCHEDULE_ENABLED", "maybe", "expected 1 or 0"),
         ("LEADSCORE_SENSOR_INTERVAL_SECONDS", "abc", "expected a whole number from 1"),
         ("LEADSCORE_DBT_TARGET", "duck_db", "expected one of duckdb, spark (the outputs of"),

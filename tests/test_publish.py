@@ -17,7 +17,7 @@ import pytest
 
 from orchestration.publish import PublishRefused, publish
 from orchestration.resources import connect, sql_string
-from orchestration.settings import Settings
+from orchestration.settings import Settings, SettingsError
 
 
 def build_marts(settings: Settings, version: int, complete: bool = True) -> None:
@@ -614,3 +614,50 @@ def test_a_failed_publish_leaves_the_file_and_the_folder_as_they_were(
     finally:
         con.close()
     assert '"run_id": "run-3"' in (settings.export_dir / "_publish_info.json").read_text()
+
+
+def _storage_version(path: Path) -> str:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(
+            "select tags['storage_version'] from duckdb_databases() "
+            "where database_name = current_database()"
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_the_published_file_opens_in_duckdb_1_4_and_the_version_is_a_setting(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """DuckDB 2 writes its own format by default, which no 1.x reader (most BI
+    drivers) opens; the published file is written for DuckDB 1.4 and later,
+    or the version LEADSCORE_PUBLISH_STORAGE_VERSION names (found by the BI
+    audit). A file of another version is not built upon: the next publish
+    writes a new one."""
+    score_day(settings, "2026-03-01", version=1, contacts=50)
+    publish(settings, run_id="run-1", by_date=BY_DATE)
+    assert _storage_version(settings.publish_path) == "v1.4.0+"
+    score_day(settings, "2026-03-02", version=1, contacts=50)
+    second = publish(settings, run_id="run-2", by_date=BY_DATE)
+    assert second.refreshed["lead_score_history"] == ["2026-03-02"]  # built upon the first
+    assert _storage_version(settings.publish_path) == "v1.4.0+"
+
+    monkeypatch.setenv("LEADSCORE_PUBLISH_STORAGE_VERSION", "v1.0.0")
+    score_day(settings, "2026-03-03", version=1, contacts=50)
+    result = publish(settings, run_id="run-3", by_date=BY_DATE)
+    assert _storage_version(settings.publish_path) == "v1.0.0+"
+    assert result.refreshed["lead_score_history"] == "all"  # a new file, not a copy
+    assert published_rows(settings, "lead_score_history") == warehouse_rows(
+        settings, "lead_score_history"
+    )
+    con = duckdb.connect(str(settings.publish_path), read_only=True)
+    try:
+        assert con.execute("select storage_version from _publish_info").fetchone() == ("v1.0.0",)
+    finally:
+        con.close()
+
+    monkeypatch.setenv("LEADSCORE_PUBLISH_STORAGE_VERSION", "1.0")
+    with pytest.raises(SettingsError, match=r"LEADSCORE_PUBLISH_STORAGE_VERSION='1\.0': expected"):
+        publish(settings, run_id="run-4", by_date=BY_DATE)
+    assert _storage_version(settings.publish_path) == "v1.0.0+"
