@@ -532,8 +532,11 @@ def publish(
     finally:
         for leftover in (staging_db, Path(str(staging_db) + ".wal")):
             leftover.unlink(missing_ok=True)
+        # Not an error of its own: a publish that happened already warned
+        # (_retire_previous), one that failed raises its cause, and the next
+        # publish sweeps what is left.
         if staging_export.exists():
-            shutil.rmtree(staging_export)
+            _remove(staging_export)
     return PublishResult(
         target, settings.export_dir, row_counts, build.score_date, refreshed, warnings
     )

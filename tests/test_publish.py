@@ -661,3 +661,33 @@ def test_the_published_file_opens_in_duckdb_1_4_and_the_version_is_a_setting(
     with pytest.raises(SettingsError, match=r"LEADSCORE_PUBLISH_STORAGE_VERSION='1\.0': expected"):
         publish(settings, run_id="run-4", by_date=BY_DATE)
     assert _storage_version(settings.publish_path) == "v1.0.0+"
+
+
+def test_a_previous_export_that_cannot_be_removed_is_a_warning_not_a_failure(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Once the file and the folder are replaced, the publish has happened:
+    the previous export left behind is named in a warning, and the next
+    publish sweeps it."""
+    from orchestration import publish as publish_module
+
+    build_marts(settings, version=1)
+    publish(settings, run_id="run-1")
+    build_marts(settings, version=2)
+    real_rmtree = shutil.rmtree
+
+    def refuse(path, *args, **kwargs):
+        if Path(path).name.startswith(f".{settings.export_dir.name}."):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(publish_module.shutil, "rmtree", refuse)
+    result = publish(settings, run_id="run-2")
+    assert any("Permission denied" in warning for warning in result.warnings), result.warnings
+    assert '"run_id": "run-2"' in (settings.export_dir / "_publish_info.json").read_text()
+    monkeypatch.undo()
+    build_marts(settings, version=3)
+    assert publish(settings, run_id="run-3").warnings == []
+    assert sorted(p.name for p in settings.publish_path.parent.iterdir()) == sorted(
+        [settings.export_dir.name, settings.publish_path.name]
+    )
