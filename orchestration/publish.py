@@ -519,14 +519,14 @@ def publish(
         # The folder first: it is the step that can fail (a folder that refuses
         # to be renamed). Until the file is replaced it is put back, so a
         # failed publish leaves the file and the folder as they were.
-        previous_export = _swap_directory(staging_export, settings.export_dir)
+        swapped_out = _swap_directory(staging_export, settings.export_dir)
         try:
             # The atomic step: readers holding the old file keep reading the old inode.
             _replace_file(staging_db, target)
         except BaseException:
-            _unswap_directory(staging_export, settings.export_dir, previous_export)
+            _unswap_directory(staging_export, settings.export_dir, swapped_out)
             raise
-        warnings = unfinished + _retire_previous(settings.export_dir, previous_export)
+        warnings = unfinished + _retire_previous(settings.export_dir, swapped_out)
         warnings += _fsync_dir_or_warn(target.parent)
         warnings += _sweep(target, with_old=False)
     finally:
