@@ -65,8 +65,9 @@ def seed_of_test(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> Mappin
     return None
 
 
-def _normalized(value: Any) -> str:
-    """A value as text, so that a CSV cell and DuckDB's typed value compare."""
+def _normalized(value: Any, trim: bool = True) -> str:
+    """A value as text, so that a CSV cell and DuckDB's typed value compare;
+    text that is not a number or a boolean keeps its spaces unless `trim`."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -80,7 +81,9 @@ def _normalized(value: Any) -> str:
     try:
         number = decimal.Decimal(text)
     except decimal.InvalidOperation:
-        return text.lower() if text.lower() in ("true", "false") else text
+        if text.lower() in ("true", "false"):
+            return text.lower()
+        return text if trim else str(value)
     return format(number.normalize(), "f") if number.is_finite() else text
 
 
@@ -95,27 +98,33 @@ def _display(value: Any) -> str:
 
 def locate_in_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> list[list[int]]:
     """For each row, the data rows of the CSV (1 = first row after the header)
-    whose cells equal the row's values in every column the CSV has."""
-    with path.open(newline="", encoding="utf-8") as handle:
+    whose cells equal the row's values in every column the CSV has: with their
+    spaces (`'equals '` is not every `equals` row), else trimmed (a value a
+    model trimmed). A byte order mark before the header is not a name."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         header = [name.strip() for name in reader.fieldnames or []]
-        cells = [
-            {name.strip(): _normalized(value) for name, value in record.items() if name}
+        records = [
+            {name.strip(): value or "" for name, value in record.items() if name}
             for record in reader
         ]
     found: list[list[int]] = []
     for row in rows:
-        shared = {name: _normalized(v) for name, v in row.items() if name in header}
-        if not shared:
-            found.append([])
-            continue
-        found.append(
-            [
+        matches: list[int] = []
+        for trim in (False, True):
+            shared = {name: _normalized(v, trim) for name, v in row.items() if name in header}
+            matches = [
                 number
-                for number, record in enumerate(cells, start=1)
-                if all(record.get(name, "") == value for name, value in shared.items())
+                for number, record in enumerate(records, start=1)
+                if shared
+                and all(
+                    _normalized(record.get(name, ""), trim) == value
+                    for name, value in shared.items()
+                )
             ]
-        )
+            if matches:
+                break
+        found.append(matches)
     return found
 
 

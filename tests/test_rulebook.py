@@ -565,6 +565,27 @@ def test_rows_are_traced_to_the_csv_whatever_their_types(tmp_path: Path) -> None
     assert locate_in_csv(path, rows) == [[1], [2], [1, 3], []]
 
 
+def test_a_value_with_spaces_is_traced_to_its_own_row_and_a_bom_is_no_name(
+    tmp_path: Path,
+) -> None:
+    """`'equals '` (one edited row) named every `equals` row, and a byte order
+    mark hid the first column, so rows of other models were named (found by the
+    rulebook audit). A value a model trimmed still finds its row."""
+    path = tmp_path / "fit_rules.csv"
+    path.write_text(
+        "\ufeffmodel_id, rule_id ,operator\n"
+        "all_products,r1,equals\nall_products ,r2,equals \nanalytics,r2,equals\n",
+        encoding="utf-8",
+    )
+    rows = [
+        {"model_id": "all_products ", "operator": "equals "},
+        {"operator": "equals "},
+        {"model_id": "analytics", "rule_id": "r2"},
+        {"model_id": "all_products", "rule_id": "r2"},  # trimmed by a model
+    ]
+    assert locate_in_csv(path, rows) == [[2], [2], [3], [2]]
+
+
 def _seed_test_manifest(csv_path: Path, test_id: str, column_name: str) -> dict:
     """The part of dbt's manifest describe_test_failure reads: one seed and a
     column test attached to it."""
