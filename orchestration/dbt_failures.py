@@ -108,6 +108,10 @@ def locate_in_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> list[list[in
             {name.strip(): value or "" for name, value in record.items() if name}
             for record in reader
         ]
+    cells = {
+        trim: [{name: _normalized(value, trim) for name, value in r.items()} for r in records]
+        for trim in (False, True)
+    }
     found: list[list[int]] = []
     for row in rows:
         matches: list[int] = []
@@ -115,12 +119,8 @@ def locate_in_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> list[list[in
             shared = {name: _normalized(v, trim) for name, v in row.items() if name in header}
             matches = [
                 number
-                for number, record in enumerate(records, start=1)
-                if shared
-                and all(
-                    _normalized(record.get(name, ""), trim) == value
-                    for name, value in shared.items()
-                )
+                for number, record in enumerate(cells[trim], start=1)
+                if shared and all(record.get(name, "") == value for name, value in shared.items())
             ]
             if matches:
                 break
